@@ -1,0 +1,136 @@
+"""Named configurations (presets): every size and hyper-parameter of a run, in one frozen dataclass.
+
+The networks, losses and trainer read everything from a `Preset`, so the CPU-sized `lite`
+preset and the paper-sized `cub` / `flowers` presets run the same code.
+
+    >>> from stackgan_lite import presets
+    >>> p = presets.get("cub")
+    >>> p.stage1_side, p.stage2_side, p.ngf
+    (64, 256, 128)
+    >>> small = p.replace(batch_size=8)   # a modified copy; presets are immutable
+
+KL term. The paper writes the CA regulariser as λ·KL with λ = 1 and the KL summed over the
+`c` condition dimensions. The authors' PyTorch release (whose numbers the paper reports) puts a
+ReLU after CA's Linear layer (so mu ≥ 0 and logvar ≥ 0, i.e. sigma ≥ 1) and averages the KL over
+all elements with a coefficient of 2.0. The paper presets follow the release
+(`ca_relu=True, kl_reduction="mean", kl_coef=2.0`); the paper's written form is
+`ca_relu=False, kl_reduction="sum", kl_coef=1.0`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Preset", "available", "get"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One run's configuration. Symbols as in the StackGAN paper."""
+
+    name: str
+    dataset: Literal["shapes", "cub", "flowers"]
+
+    # --- sizes (paper symbols) ---
+    text_dim: int = 1024  # t: size of the text embedding phi_t
+    condition_dim: int = 128  # c: size of c_hat (Conditioning Augmentation output)
+    z_dim: int = 100  # z: noise size
+    ngf: int = 128  # generator width
+    ndf: int = 64  # discriminator width
+    residual_blocks: int = 4  # r: residual blocks in the Stage-II generator
+    stage1_side: int = 64  # Stage-I image side (pixels)
+    stage2_side: int = 256  # Stage-II image side = 4 × Stage-I side
+
+    # --- Conditioning Augmentation and its KL term (see the module docstring) ---
+    ca_relu: bool = True
+    kl_reduction: Literal["mean", "sum"] = "mean"
+    kl_coef: float = 2.0
+
+    # --- discriminator ---
+    stage2_uncond_head: bool = True  # Stage-II D also has an unconditional logit (authors' release)
+
+    # --- optimisation (Adam, lr halved every lr_decay_epochs) ---
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    lr_decay_epochs: int = 100
+    epochs: int = 600  # per stage
+
+    # --- stabilisers for small GANs on a CPU (all off in the paper presets) ---
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
+    spectral_norm: bool = False  # spectral normalisation on D's conv / linear layers
+    ema_decay: float = 0.0  # > 0: keep an exponential moving average of G for sampling
+
+    def __post_init__(self) -> None:
+        for field in ("text_dim", "condition_dim", "z_dim", "ngf", "ndf", "batch_size"):
+            if getattr(self, field) <= 0:
+                raise ValueError(f"preset {self.name!r}: {field} must be positive")
+        if self.residual_blocks < 0:
+            raise ValueError(f"preset {self.name!r}: residual_blocks must be >= 0")
+        for field in ("stage1_side", "stage2_side"):
+            side = getattr(self, field)
+            if side < 8 or 2 ** round(math.log2(side)) != side:
+                raise ValueError(
+                    f"preset {self.name!r}: {field} must be a power of two >= 8, got {side}"
+                )
+        if self.stage2_side != 4 * self.stage1_side:
+            raise ValueError(
+                f"preset {self.name!r}: stage2_side must be 4 × stage1_side "
+                f"({4 * self.stage1_side}), got {self.stage2_side}"
+            )
+        if self.ngf % 4:
+            raise ValueError(f"preset {self.name!r}: ngf must be a multiple of 4 (Stage-II ends at ngf/4)")
+        if self.kl_reduction not in ("mean", "sum"):
+            raise ValueError(f"preset {self.name!r}: kl_reduction must be 'mean' or 'sum'")
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ValueError(f"preset {self.name!r}: label_smoothing must be in [0, 0.5)")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"preset {self.name!r}: ema_decay must be in [0, 1)")
+
+    def replace(self, **changes: object) -> Preset:
+        """A copy with some fields changed (validated like a new preset)."""
+        return dataclasses.replace(self, **changes)
+
+
+_PRESETS: dict[str, Preset] = {
+    # The paper's CUB-200-2011 configuration (authors' PyTorch release, cfg/coco_s1.yml & birds).
+    "cub": Preset(name="cub", dataset="cub"),
+    # Oxford-102 flowers: same networks and schedule as birds in the paper.
+    "flowers": Preset(name="flowers", dataset="flowers"),
+    # CPU-sized, for the embedded shapes dataset: 16 px Stage-I, 64 px Stage-II.
+    "lite": Preset(
+        name="lite",
+        dataset="shapes",
+        text_dim=128,
+        condition_dim=32,
+        z_dim=32,
+        ngf=32,
+        ndf=32,
+        residual_blocks=2,
+        stage1_side=16,
+        stage2_side=64,
+        ca_relu=False,
+        batch_size=64,
+        lr_decay_epochs=20,
+        epochs=40,
+    ),
+}
+
+
+def available() -> list[str]:
+    """Names accepted by `get`."""
+    return sorted(_PRESETS)
+
+
+def get(name: str) -> Preset:
+    """The preset called `name`; an unknown name raises a ValueError listing the available ones."""
+    try:
+        return _PRESETS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown preset {name!r}; available presets: {', '.join(available())}"
+        ) from None
