@@ -83,7 +83,9 @@ class Preset:
                 f"({4 * self.stage1_side}), got {self.stage2_side}"
             )
         if self.ngf % 4:
-            raise ValueError(f"preset {self.name!r}: ngf must be a multiple of 4 (Stage-II ends at ngf/4)")
+            raise ValueError(
+                f"preset {self.name!r}: ngf must be a multiple of 4 (Stage-II ends at ngf/4)"
+            )
         if self.kl_reduction not in ("mean", "sum"):
             raise ValueError(f"preset {self.name!r}: kl_reduction must be 'mean' or 'sum'")
         if not 0.0 <= self.label_smoothing < 0.5:

@@ -1,0 +1,3 @@
+from stackgan_lite.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""Stage-II GAN: correct Stage-I's defects and add detail, reading the text again (§3.3).
+
+    G: (s0 = Stage-I image, phi_t) → CA → c_hat;  s = G(s0, c_hat)   (no z: the randomness
+       already lives in s0); output side = 4 × input side (64 → 256 in the paper)
+    D: (image, phi_t) → conditional logit, plus an unconditional logit (authors' release)
+
+Stage-II has its own CA: it is trained with Stage-I frozen and may pick out what Stage-I missed.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import Tensor, nn
+
+from stackgan_lite.blocks import (
+    ConditionalHead,
+    DiscriminatorOutput,
+    GeneratorOutput,
+    ResidualBlock,
+    UnconditionalHead,
+    check_image,
+    conv3x3,
+    down_block,
+    first_down,
+    init_weights,
+    num_halvings,
+    spectral_normalise,
+    up_block,
+)
+from stackgan_lite.conditioning import ConditioningAugmentation
+from stackgan_lite.presets import Preset
+
+__all__ = ["Stage2Discriminator", "Stage2Generator"]
+
+
+class Stage2Generator(nn.Module):
+    """(s0 [B, 3, s1, s1], phi_t [B, t]) → image [B, 3, s2, s2] in [-1, 1], mu, logvar.
+
+    Encoder: 3×3 conv (3 → ngf) + ReLU, two 4×4 stride-2 convs + BN + ReLU (→ 4ngf at s1/4).
+    Joint: c_hat replicated to s1/4 and concatenated, 3×3 conv (4ngf + c → 4ngf) + BN + ReLU.
+    Then r residual blocks and four up blocks (4ngf → 2ngf → ngf → ngf/2 → ngf/4), 3×3 conv, tanh.
+    """
+
+    def __init__(self, preset: Preset) -> None:
+        super().__init__()
+        self.preset = preset
+        ngf = preset.ngf
+        self.ca = ConditioningAugmentation(preset.text_dim, preset.condition_dim, preset.ca_relu)
+        self.encode = nn.Sequential(
+            conv3x3(3, ngf),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(ngf, 2 * ngf, kernel_size=4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(2 * ngf),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(2 * ngf, 4 * ngf, kernel_size=4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(4 * ngf),
+            nn.ReLU(inplace=True),
+        )
+        self.joint = nn.Sequential(
+            conv3x3(4 * ngf + preset.condition_dim, 4 * ngf),
+            nn.BatchNorm2d(4 * ngf),
+            nn.ReLU(inplace=True),
+        )
+        self.residual = nn.Sequential(
+            *(ResidualBlock(4 * ngf) for _ in range(preset.residual_blocks))
+        )
+        widths = [4 * ngf, 2 * ngf, ngf, ngf // 2, ngf // 4]
+        self.upsample = nn.Sequential(*(up_block(i, o) for i, o in itertools.pairwise(widths)))
+        self.to_image = nn.Sequential(conv3x3(widths[-1], 3, bias=True), nn.Tanh())
+        self.apply(init_weights)
+
+    def forward(
+        self, stage1_image: Tensor, phi_t: Tensor, epsilon: Tensor | None = None
+    ) -> GeneratorOutput:
+        check_image(stage1_image, self.preset.stage1_side, "Stage2Generator (the Stage-I image)")
+        c_hat, mu, logvar = self.ca(phi_t, epsilon)
+        h = self.encode(stage1_image)
+        c = c_hat[:, :, None, None].expand(-1, -1, *h.shape[2:])
+        h = self.residual(self.joint(torch.cat([h, c], dim=1)))
+        return GeneratorOutput(self.to_image(self.upsample(h)), mu, logvar)
+
+
+class Stage2Discriminator(nn.Module):
+    """(image [B, 3, s2, s2], phi_t [B, t]) → conditional logit [B] (+ unconditional logit [B]).
+
+    4×4 conv stride 2 (3 → ndf) + LeakyReLU, down blocks doubling the channels to 4×4
+    (32ndf for 256 px), two 3×3 conv + BN + LeakyReLU halving them (→ 8ndf), then the heads.
+    """
+
+    def __init__(self, preset: Preset) -> None:
+        super().__init__()
+        self.preset = preset
+        n_down = num_halvings(preset.stage2_side)
+        widths = [preset.ndf * 2**k for k in range(n_down)]
+        top = widths[-1]
+        self.encode = nn.Sequential(
+            first_down(widths[0]),
+            *(down_block(i, o) for i, o in itertools.pairwise(widths)),
+            conv3x3(top, top // 2),
+            nn.BatchNorm2d(top // 2),
+            nn.LeakyReLU(0.2, inplace=True),
+            conv3x3(top // 2, top // 4),
+            nn.BatchNorm2d(top // 4),
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.cond_head = ConditionalHead(top // 4, preset.text_dim, preset.condition_dim)
+        self.uncond_head = UnconditionalHead(top // 4) if preset.stage2_uncond_head else None
+        self.apply(init_weights)
+        if preset.spectral_norm:
+            spectral_normalise(self)
+
+    def features(self, image: Tensor) -> Tensor:
+        """The image path alone, so real images are encoded once for the real and wrong pairs."""
+        check_image(image, self.preset.stage2_side, "Stage2Discriminator")
+        return self.encode(image)
+
+    def forward(self, image: Tensor, phi_t: Tensor) -> DiscriminatorOutput:
+        h = self.features(image)
+        uncond = self.uncond_head(h) if self.uncond_head is not None else None
+        return DiscriminatorOutput(self.cond_head(h, phi_t), uncond)

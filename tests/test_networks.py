@@ -1,0 +1,150 @@
+import pytest
+import torch
+
+from stackgan_lite import (
+    Stage1Discriminator,
+    Stage1Generator,
+    Stage2Discriminator,
+    Stage2Generator,
+    presets,
+)
+from stackgan_lite.blocks import UnconditionalHead
+from stackgan_lite.cli import count_parameters
+
+
+@pytest.fixture(scope="module", params=presets.available())
+def nets(request):
+    torch.manual_seed(0)
+    p = presets.get(request.param)
+    return p, Stage1Generator(p), Stage1Discriminator(p), Stage2Generator(p), Stage2Discriminator(p)
+
+
+def test_shapes_for_every_preset(nets):
+    p, g1, d1, g2, d2 = nets
+    batch = 2
+    phi_t, z = torch.randn(batch, p.text_dim), torch.randn(batch, p.z_dim)
+    with torch.no_grad():
+        image1, mu, logvar = g1(phi_t, z)
+        assert image1.shape == (batch, 3, p.stage1_side, p.stage1_side)
+        assert mu.shape == logvar.shape == (batch, p.condition_dim)
+        assert image1.abs().max() <= 1.0  # tanh
+        out1 = d1(image1, phi_t)
+        assert out1.cond.shape == (batch,) and out1.uncond is None
+        image2, mu2, _ = g2(image1, phi_t)
+        assert image2.shape == (batch, 3, p.stage2_side, p.stage2_side)
+        assert mu2.shape == (batch, p.condition_dim)
+        out2 = d2(image2, phi_t)
+        assert out2.cond.shape == (batch,)
+        assert (out2.uncond is not None) == p.stage2_uncond_head
+
+
+def test_batch_of_one_in_eval_mode(nets):
+    p, g1, d1, g2, d2 = nets
+    for net in (g1, d1, g2, d2):
+        net.eval()
+    phi_t = torch.randn(1, p.text_dim)
+    with torch.no_grad():
+        image1 = g1(phi_t, torch.randn(1, p.z_dim)).image
+        image2 = g2(image1, phi_t).image
+        assert d1(image1, phi_t).cond.shape == (1,)
+        assert d2(image2, phi_t).cond.shape == (1,)
+    for net in (g1, d1, g2, d2):
+        net.train()
+
+
+def test_paper_sizes_follow_design():
+    p = presets.get("cub")
+    g1, g2, d2 = Stage1Generator(p), Stage2Generator(p), Stage2Discriminator(p)
+    # 1024×4×4 → 512×8×8 → 256×16×16 → 128×32×32 → 64×64×64
+    h = g1.fc(torch.randn(2, p.z_dim + p.condition_dim)).view(2, 1024, 4, 4)
+    widths = []
+    for block in g1.upsample:
+        h = block(h)
+        widths.append(tuple(h.shape[1:]))
+    assert widths == [(512, 8, 8), (256, 16, 16), (128, 32, 32), (64, 64, 64)]
+    # Stage-II encoder: 64×64 image → 512×16×16
+    assert g2.encode(torch.randn(2, 3, 64, 64)).shape == (2, 512, 16, 16)
+    # Stage-II discriminator: 256×256 image → 8ndf × 4 × 4
+    assert d2.features(torch.randn(2, 3, 256, 256)).shape == (2, 512, 4, 4)
+
+
+def test_convolutions_are_bias_free_except_the_outputs():
+    p = presets.get("lite")
+    for net in (
+        Stage1Generator(p),
+        Stage1Discriminator(p),
+        Stage2Generator(p),
+        Stage2Discriminator(p),
+    ):
+        biased = [
+            n
+            for n, m in net.named_modules()
+            if isinstance(m, torch.nn.Conv2d) and m.bias is not None
+        ]
+        assert all(n.endswith(("to_image.0", "logit")) for n in biased), biased
+
+
+def test_initialisation_follows_dcgan():
+    torch.manual_seed(0)
+    g = Stage2Generator(presets.get("cub"))
+    convs = torch.cat([m.weight.flatten() for m in g.modules() if isinstance(m, torch.nn.Conv2d)])
+    bn = torch.cat([m.weight for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d)])
+    assert convs.mean().abs() < 1e-3 and convs.std().item() == pytest.approx(0.02, rel=0.02)
+    assert bn.mean().item() == pytest.approx(1.0, abs=0.01) and bn.std().item() == pytest.approx(
+        0.02, rel=0.1
+    )
+
+
+def test_unconditional_head_off_removes_exactly_that_head():
+    p = presets.get("lite")
+    on = count_parameters(Stage2Discriminator(p))
+    off_net = Stage2Discriminator(p.replace(stage2_uncond_head=False))
+    channels = off_net.cond_head.logit.in_channels
+    assert on - count_parameters(off_net) == count_parameters(UnconditionalHead(channels))
+    assert off_net(torch.randn(2, 3, 64, 64), torch.randn(2, p.text_dim)).uncond is None
+
+
+def test_spectral_norm_option_wraps_the_discriminator():
+    p = presets.get("lite").replace(spectral_norm=True)
+    d = Stage1Discriminator(p)
+    assert any("parametrizations" in name for name, _ in d.named_parameters())
+    assert d(torch.randn(2, 3, 16, 16), torch.randn(2, p.text_dim)).cond.shape == (2,)
+
+
+def test_wrong_sizes_name_the_expected_size():
+    p = presets.get("lite")
+    g1, d1, g2 = Stage1Generator(p), Stage1Discriminator(p), Stage2Generator(p)
+    with pytest.raises(ValueError, match=r"phi_t of shape \[batch, 128\]"):
+        g1(torch.randn(2, 1024), torch.randn(2, p.z_dim))
+    with pytest.raises(ValueError, match=r"z of shape \[batch, 32\]"):
+        g1(torch.randn(2, 128), torch.randn(2, 100))
+    with pytest.raises(ValueError, match=r"\[batch, 3, 16, 16\], got \[2, 3, 64, 64\]"):
+        d1(torch.randn(2, 3, 64, 64), torch.randn(2, 128))
+    with pytest.raises(ValueError, match=r"Stage-I image.*\[batch, 3, 16, 16\]"):
+        g2(torch.randn(2, 3, 32, 32), torch.randn(2, 128))
+    with pytest.raises(ValueError, match=r"phi_t of shape \[batch, 128\]"):
+        d1(torch.randn(2, 3, 16, 16), torch.randn(2, 64))
+
+
+def test_fixed_noise_gives_identical_images_and_epsilon_changes_them():
+    torch.manual_seed(0)
+    p = presets.get("lite")
+    g1 = Stage1Generator(p).eval()
+    phi_t, z = torch.randn(2, p.text_dim), torch.randn(2, p.z_dim)
+    eps = torch.zeros(2, p.condition_dim)
+    with torch.no_grad():
+        a, b = g1(phi_t, z, eps).image, g1(phi_t, z, eps).image
+        c = g1(phi_t, z, eps + 1).image
+    torch.testing.assert_close(a, b)
+    assert (a - c).abs().max() > 1e-4
+
+
+def test_generator_loss_reaches_every_generator_parameter():
+    torch.manual_seed(0)
+    p = presets.get("lite")
+    g1, d1 = Stage1Generator(p), Stage1Discriminator(p)
+    from stackgan_lite.losses import generator_loss
+
+    image = g1(torch.randn(4, p.text_dim), torch.randn(4, p.z_dim)).image
+    generator_loss(d1(image, torch.randn(4, p.text_dim)).cond).backward()
+    assert all(q.grad is not None and q.grad.abs().sum() > 0 for q in g1.parameters())

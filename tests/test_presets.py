@@ -1,0 +1,41 @@
+import dataclasses
+
+import pytest
+
+from stackgan_lite import presets
+
+
+def test_paper_presets_have_the_paper_sizes():
+    for name in ("cub", "flowers"):
+        p = presets.get(name)
+        assert (p.text_dim, p.condition_dim, p.z_dim, p.ngf, p.ndf) == (1024, 128, 100, 128, 64)
+        assert (p.residual_blocks, p.stage1_side, p.stage2_side) == (4, 64, 256)
+        assert (p.batch_size, p.lr_g, p.lr_d, p.betas) == (64, 2e-4, 2e-4, (0.5, 0.999))
+        assert (p.lr_decay_epochs, p.epochs, p.kl_coef) == (100, 600, 2.0)
+        # stabilisers are off in the paper presets
+        assert (p.label_smoothing, p.spectral_norm, p.ema_decay) == (0.0, False, 0.0)
+
+
+def test_lite_stage2_side_is_four_times_stage1():
+    p = presets.get("lite")
+    assert p.stage2_side == 4 * p.stage1_side
+    assert p.dataset == "shapes"
+
+
+def test_unknown_preset_lists_the_available_ones():
+    with pytest.raises(
+        ValueError, match=r"unknown preset 'nope'; available presets: cub, flowers, lite"
+    ):
+        presets.get("nope")
+
+
+def test_presets_are_frozen_and_replace_validates():
+    p = presets.get("lite")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.ngf = 8
+    assert p.replace(batch_size=4).batch_size == 4
+    assert p.batch_size == 64  # the original is untouched
+    with pytest.raises(ValueError, match="stage2_side must be 4 × stage1_side"):
+        p.replace(stage2_side=32)
+    with pytest.raises(ValueError, match="power of two"):
+        p.replace(stage1_side=24, stage2_side=96)
