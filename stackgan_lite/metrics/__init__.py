@@ -1,0 +1,47 @@
+"""Evaluation: Inception Score, FID, caption consistency, and the classifiers behind them.
+
+    scores.py      the numbers (numpy, float64): IS, Fréchet distance, caption consistency
+    evaluation.py  running classifiers and generators: eval mode, no_grad, batched, seeded
+    inception.py   the paper's protocol: Inception-v3 fine-tuned on CUB / Oxford-102 classes
+
+The IS computed with a classifier other than ImageNet's Inception-v3 is called a
+"classifier score" here, and is never comparable with published Inception Scores.
+"""
+
+from stackgan_lite.metrics.evaluation import (
+    ClassifierOutput,
+    GeneratorEvaluation,
+    Score,
+    classify,
+    eval_mode,
+    evaluate_generator,
+    resize,
+    sample_images,
+)
+from stackgan_lite.metrics.inception import InceptionClassifier, finetune_inception, load_inception
+from stackgan_lite.metrics.scores import (
+    caption_consistency,
+    feature_statistics,
+    fid,
+    frechet_distance,
+    inception_score,
+)
+
+__all__ = [
+    "ClassifierOutput",
+    "GeneratorEvaluation",
+    "InceptionClassifier",
+    "Score",
+    "caption_consistency",
+    "classify",
+    "eval_mode",
+    "evaluate_generator",
+    "feature_statistics",
+    "fid",
+    "finetune_inception",
+    "frechet_distance",
+    "inception_score",
+    "load_inception",
+    "resize",
+    "sample_images",
+]
