@@ -36,8 +36,9 @@ class GeneratorOutput(NamedTuple):
 
 
 class DiscriminatorOutput(NamedTuple):
-    cond: Tensor  # [B] logit of "real image matching this text"
-    uncond: Tensor | None  # [B] logit of "real image" (Stage-II head), None where off
+    cond: Tensor  # [B] logit of "a real image matching this text"
+    uncond: Tensor | None  # [B] logit of "a real image" (Stage-II head), None where off
+    wrong: Tensor | None = None  # [B] conditional logit for the mismatched texts, if given
 
 
 def conv3x3(in_ch: int, out_ch: int, bias: bool = False) -> nn.Conv2d:

@@ -85,9 +85,15 @@ class Stage1Discriminator(nn.Module):
             spectral_normalise(self)
 
     def features(self, image: Tensor) -> Tensor:
-        """The image path alone, so real images are encoded once for the real and wrong pairs."""
+        """The image path alone: [B, 3, s1, s1] → [B, C, 4, 4]."""
         check_image(image, self.preset.stage1_side, "Stage1Discriminator")
         return self.encode(image)
 
-    def forward(self, image: Tensor, phi_t: Tensor) -> DiscriminatorOutput:
-        return DiscriminatorOutput(self.cond_head(self.features(image), phi_t), None)
+    def forward(
+        self, image: Tensor, phi_t: Tensor, wrong_phi_t: Tensor | None = None
+    ) -> DiscriminatorOutput:
+        """Logits for (image, phi_t) and, if given, for (image, wrong_phi_t): the image is
+        encoded once for both, as the matching-aware loss needs real images with both texts."""
+        h = self.features(image)
+        wrong = self.cond_head(h, wrong_phi_t) if wrong_phi_t is not None else None
+        return DiscriminatorOutput(self.cond_head(h, phi_t), None, wrong)

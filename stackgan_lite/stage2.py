@@ -112,11 +112,16 @@ class Stage2Discriminator(nn.Module):
             spectral_normalise(self)
 
     def features(self, image: Tensor) -> Tensor:
-        """The image path alone, so real images are encoded once for the real and wrong pairs."""
+        """The image path alone: [B, 3, s2, s2] → [B, C, 4, 4]."""
         check_image(image, self.preset.stage2_side, "Stage2Discriminator")
         return self.encode(image)
 
-    def forward(self, image: Tensor, phi_t: Tensor) -> DiscriminatorOutput:
+    def forward(
+        self, image: Tensor, phi_t: Tensor, wrong_phi_t: Tensor | None = None
+    ) -> DiscriminatorOutput:
+        """Conditional and unconditional logits for (image, phi_t) and, if given, the
+        conditional logit for (image, wrong_phi_t), sharing one pass through the image path."""
         h = self.features(image)
         uncond = self.uncond_head(h) if self.uncond_head is not None else None
-        return DiscriminatorOutput(self.cond_head(h, phi_t), uncond)
+        wrong = self.cond_head(h, wrong_phi_t) if wrong_phi_t is not None else None
+        return DiscriminatorOutput(self.cond_head(h, phi_t), uncond, wrong)

@@ -2,14 +2,87 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from torchvision.utils import make_grid, save_image
 
-__all__ = ["save_grid", "side_by_side"]
+__all__ = ["eval_mode", "generate", "plot_losses", "sample_grid", "save_grid", "side_by_side"]
+
+
+@contextlib.contextmanager
+def eval_mode(*modules: nn.Module | None) -> Iterator[None]:
+    """Modules in eval mode inside the `with` block, their previous modes restored after
+    (BatchNorm must use its running statistics when sampling and evaluating)."""
+    modules_ = [m for m in modules if m is not None]
+    modes = [m.training for m in modules_]
+    for m in modules_:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules_, modes, strict=True):
+            m.train(mode)
+
+
+@torch.no_grad()
+def generate(
+    generator: nn.Module,
+    stage1: nn.Module | None,
+    phi_t: Tensor,
+    z: Tensor,
+    epsilon: Tensor | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """(Stage-I image, Stage-II image or None) in eval mode. `generator` is the Stage-I generator
+    when `stage1` is None, else the Stage-II generator fed by the frozen `stage1`. The same
+    epsilon drives both stages' CA (each has its own CA layer)."""
+    with eval_mode(generator, stage1):
+        if stage1 is None:
+            return generator(phi_t, z, epsilon).image, None
+        image1 = stage1(phi_t, z, epsilon).image
+        return image1, generator(image1, phi_t, epsilon).image
+
+
+def sample_grid(
+    generator: nn.Module, stage1: nn.Module | None, phi_t: Tensor, z: Tensor, path: str | Path
+) -> Path:
+    """The training run's progress picture: fixed captions and fixed z, epsilon = 0 (c_hat = mu);
+    Stage-II runs show each Stage-I sample beside its refinement."""
+    epsilon = torch.zeros(phi_t.shape[0], generator.preset.condition_dim, device=phi_t.device)
+    image1, image2 = generate(generator, stage1, phi_t, z, epsilon)
+    if image2 is None:
+        return save_grid(image1, path, nrow=8)
+    return save_grid(side_by_side(image1, image2), path, nrow=8)
+
+
+def plot_losses(log_path: str | Path, png_path: str | Path) -> Path:
+    """Plot D and G losses, KL and D's mean outputs from a run's JSONL log."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line]
+    steps = [r["step"] for r in records]
+    fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for key in ("d_loss", "g_loss", "kl"):
+        ax_loss.plot(steps, [r[key] for r in records], label=key)
+    for key in ("d_real", "d_wrong", "d_fake"):
+        ax_d.plot(steps, [r[key] for r in records], label=key)
+    ax_loss.set(xlabel="step", title="losses")
+    ax_d.set(xlabel="step", title="mean D output (sigmoid)", ylim=(0, 1))
+    for ax in (ax_loss, ax_d):
+        ax.legend()
+    fig.tight_layout()
+    png_path = Path(png_path)
+    fig.savefig(png_path, dpi=80)
+    plt.close(fig)
+    return png_path
 
 
 def side_by_side(stage1: Tensor, stage2: Tensor) -> Tensor:

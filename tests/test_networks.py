@@ -148,3 +148,20 @@ def test_generator_loss_reaches_every_generator_parameter():
     image = g1(torch.randn(4, p.text_dim), torch.randn(4, p.z_dim)).image
     generator_loss(d1(image, torch.randn(4, p.text_dim)).cond).backward()
     assert all(q.grad is not None and q.grad.abs().sum() > 0 for q in g1.parameters())
+
+
+def test_discriminator_scores_wrong_texts_on_the_same_image_features():
+    torch.manual_seed(0)
+    p = presets.get("lite")
+    for d, side in ((Stage1Discriminator(p), 16), (Stage2Discriminator(p), 64)):
+        d.eval()
+        image, phi_t, wrong = (
+            torch.randn(3, 3, side, side),
+            torch.randn(3, 128),
+            torch.randn(3, 128),
+        )
+        with torch.no_grad():
+            both = d(image, phi_t, wrong)
+            torch.testing.assert_close(both.wrong, d(image, wrong).cond)
+            torch.testing.assert_close(both.cond, d(image, phi_t).cond)
+        assert d(image, phi_t).wrong is None

@@ -1,0 +1,61 @@
+"""Where and how a run executes: device choice, seeding, thread count, and the CI fast mode.
+
+`STACKGAN_LITE_FAST=1` shrinks every run (training steps, sample counts) so tests, CI and the
+notebooks' checks finish in minutes; results then are smoke tests, not measurements.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["FAST_ENV", "describe", "fast_mode", "pick_device", "scaled", "seed_everything"]
+
+FAST_ENV = "STACKGAN_LITE_FAST"
+
+
+def fast_mode() -> bool:
+    """True when the environment asks for the shrunken CI-sized runs."""
+    return os.environ.get(FAST_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def scaled(full: int, fast: int) -> int:
+    """`full` normally, `fast` under STACKGAN_LITE_FAST=1 (iterations, sample counts)."""
+    return fast if fast_mode() else full
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """ "auto" → CUDA when present, then Apple's MPS, else the CPU; or the device named."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices), so a CPU run is reproducible."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (seeds the legacy global that user code may still call)
+    torch.manual_seed(seed)
+
+
+def describe(device: torch.device) -> str:
+    """One line of versions and hardware, printed at the top of every notebook and run."""
+    import torchvision
+
+    from stackgan_lite import __version__
+
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    return (
+        f"stackgan_lite {__version__} · torch {torch.__version__} · torchvision "
+        f"{torchvision.__version__} · python {platform.python_version()} · device {device} "
+        f"({where or platform.machine()}, {torch.get_num_threads()} CPU threads)"
+        + (" · FAST mode" if fast_mode() else "")
+    )

@@ -1,0 +1,559 @@
+"""Training StackGAN, one stage at a time (paper §3.4): Stage-I first, then Stage-II with Stage-I
+frozen. One loop for every preset and device; `python -m stackgan_lite train` calls `train`.
+
+Each iteration (`train_step`):
+  1. G forward:  fake, mu, logvar = G(phi_t, z)            (Stage-II: G(G1(phi_t, z), phi_t))
+  2. D step:     L_D = matching-aware loss on (real, t), (real, t_wrong), (fake, t)
+  3. G step:     L_G = −log D(fake, t) [− log D_u(fake)] + kl_coef · KL(N(mu, sigma²) ‖ N(0, I))
+
+Stage-I is frozen in eval mode while Stage-II trains: BatchNorm then uses its running
+statistics, so Stage-II learns to refine exactly the images Stage-I produces at sampling time.
+
+Runs are resumable exactly: a checkpoint holds the models, optimisers, schedulers, the RNG state
+and the step; batches come from a seeded per-epoch permutation (DistributedSampler), so a resumed
+run replays the same data, noise and updates as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler
+from tqdm.auto import tqdm
+
+from stackgan_lite import runtime
+from stackgan_lite.conditioning import kl_divergence
+from stackgan_lite.losses import discriminator_loss, generator_loss, mismatched_indices
+from stackgan_lite.presets import Preset
+from stackgan_lite.stage1 import Stage1Discriminator, Stage1Generator
+from stackgan_lite.stage2 import Stage2Discriminator, Stage2Generator
+from stackgan_lite.viz import plot_losses, sample_grid
+
+__all__ = [
+    "CheckpointError",
+    "NonFiniteLossError",
+    "RunOptions",
+    "TrainResult",
+    "load_checkpoint",
+    "save_checkpoint",
+    "train",
+    "train_step",
+]
+
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
+
+
+class TrainResult(NamedTuple):
+    checkpoint: Path  # the final checkpoint (written by rank 0)
+    log: Path  # the JSONL log
+    generator: nn.Module  # the trained generator (its EMA copy when the preset keeps one)
+    discriminator: nn.Module
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the run stopped before the bad update."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used for this run (missing, other preset, other stage)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything about a run that is not the model's configuration (that is the `Preset`)."""
+
+    stage: int = 1
+    out: Path = Path("runs/lite/stage1")
+    steps: int | None = None  # None: preset.epochs × steps per epoch (scaled down in fast mode)
+    seed: int = 0
+    resume: bool = False
+    stage1_checkpoint: Path | None = None  # Stage-II: the frozen Stage-I (default: shipped weights)
+    log_every: int = 50
+    checkpoint_every: int = 500
+    samples: int = 16  # fixed-noise, fixed-caption grid written at every log interval
+    device: str = "auto"
+    amp: bool | None = None  # bf16 autocast; None: on for CUDA
+    channels_last: bool | None = None  # None: on for CUDA
+    num_workers: int = 0
+    threads: int | None = None  # CPU threads per process; None: cores / processes
+    progress: bool | None = None  # tqdm bar; None: only on a terminal outside CI
+
+    def __post_init__(self) -> None:
+        if self.stage not in (1, 2):
+            raise ValueError(f"stage must be 1 or 2, got {self.stage}")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if self.log_every < 1 or self.checkpoint_every < 1:
+            raise ValueError("log_every and checkpoint_every must be at least 1")
+
+
+@dataclass
+class Models:
+    """The networks and optimisers of one stage; `stage1` is the frozen Stage-I for Stage-II."""
+
+    generator: nn.Module
+    discriminator: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    sched_g: torch.optim.lr_scheduler.LRScheduler
+    sched_d: torch.optim.lr_scheduler.LRScheduler
+    stage1: nn.Module | None = None
+    ema: AveragedModel | None = None
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
+@contextlib.contextmanager
+def _frozen(module: nn.Module) -> Iterator[None]:
+    """No weight gradients for `module` (D during the G step: only its input gradient is used)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def _check_finite(step: int, terms: dict[str, Tensor]) -> None:
+    for name, value in terms.items():
+        if not torch.isfinite(value).all():
+            raise NonFiniteLossError(f"step {step}: the {name} is {value.item()}")
+
+
+def train_step(
+    models: Models,
+    real: Tensor,
+    phi_t: Tensor,
+    labels: Tensor | None,
+    preset: Preset,
+    *,
+    step: int = 0,
+    amp: bool = False,
+) -> dict[str, float]:
+    """One iteration: G forward, D step, G step. Returns the logged scalars.
+
+    `real` is the batch at this stage's side; `labels` (if known) keep the "wrong" captions from
+    describing the image they are paired with.
+    """
+    g, d = models.generator, models.discriminator
+    batch = real.shape[0]
+    z = torch.randn(batch, preset.z_dim, device=real.device)
+    autocast = torch.autocast(real.device.type, dtype=torch.bfloat16, enabled=amp)
+
+    with autocast:
+        if models.stage1 is None:
+            fake, mu, logvar = g(phi_t, z)
+        else:
+            with torch.no_grad():
+                stage1_image = models.stage1(phi_t, z).image
+            fake, mu, logvar = g(stage1_image, phi_t)
+
+    # D step: (real, t) → 1, (real, t_wrong) → 0, (fake, t) → 0
+    wrong = mismatched_indices(batch, labels).to(real.device)
+    with autocast:
+        out_real = d(real, phi_t, phi_t[wrong])
+        out_fake = d(fake.detach(), phi_t)
+    loss_d = discriminator_loss(
+        out_real.cond.float(),
+        out_real.wrong.float(),
+        out_fake.cond.float(),
+        None if out_real.uncond is None else out_real.uncond.float(),
+        None if out_fake.uncond is None else out_fake.uncond.float(),
+        real_target=1.0 - preset.label_smoothing,
+    )
+    _check_finite(step, {"discriminator loss": loss_d})
+    models.opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    models.opt_d.step()
+
+    # G step: fool D on (fake, t), keep the CA Gaussian close to N(0, I)
+    with _frozen(d), autocast:
+        out = _unwrap(d)(fake, phi_t)
+    loss_adv = generator_loss(out.cond.float(), None if out.uncond is None else out.uncond.float())
+    kl = kl_divergence(mu.float(), logvar.float(), preset.kl_reduction)
+    loss_g = loss_adv + preset.kl_coef * kl
+    _check_finite(step, {"generator loss": loss_adv, "KL term": kl})
+    models.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    models.opt_g.step()
+    models.sched_g.step()
+    models.sched_d.step()
+    if models.ema is not None:
+        models.ema.update_parameters(_unwrap(g))
+
+    return {
+        "d_loss": loss_d.item(),
+        "g_loss": loss_adv.item(),
+        "kl": kl.item(),
+        "d_real": torch.sigmoid(out_real.cond.detach().float()).mean().item(),
+        "d_wrong": torch.sigmoid(out_real.wrong.detach().float()).mean().item(),
+        "d_fake": torch.sigmoid(out_fake.cond.detach().float()).mean().item(),
+    }
+
+
+# --------------------------------------------------------------------------- building a run
+
+
+def build_models(
+    preset: Preset, stage: int, device: torch.device, steps_per_epoch: int, stage1: nn.Module | None
+) -> Models:
+    """Fresh networks, Adam (lr, betas from the preset) and the lr halving schedule."""
+    if stage == 1:
+        g, d = Stage1Generator(preset), Stage1Discriminator(preset)
+    else:
+        g, d = Stage2Generator(preset), Stage2Discriminator(preset)
+    g, d = g.to(device), d.to(device)
+    opt_g = torch.optim.Adam(g.parameters(), lr=preset.lr_g, betas=preset.betas)
+    opt_d = torch.optim.Adam(d.parameters(), lr=preset.lr_d, betas=preset.betas)
+    # The paper halves the learning rate every `lr_decay_epochs` epochs.
+    decay_steps = max(1, preset.lr_decay_epochs * steps_per_epoch)
+    sched_g = torch.optim.lr_scheduler.StepLR(opt_g, step_size=decay_steps, gamma=0.5)
+    sched_d = torch.optim.lr_scheduler.StepLR(opt_d, step_size=decay_steps, gamma=0.5)
+    ema = None
+    if preset.ema_decay > 0:
+        ema = AveragedModel(
+            g, multi_avg_fn=get_ema_multi_avg_fn(preset.ema_decay), use_buffers=True
+        )
+    return Models(g, d, opt_g, opt_d, sched_g, sched_d, stage1, ema)
+
+
+def load_stage1_generator(preset: Preset, path: Path | None, device: torch.device) -> nn.Module:
+    """The frozen Stage-I generator for Stage-II training: a Stage-I checkpoint, or the shipped
+    weights of the preset when no path is given."""
+    if path is None:
+        from stackgan_lite import pretrained
+
+        g1 = pretrained.load(preset.name).stage1
+    else:
+        state = load_checkpoint(path, preset, stage=1)
+        g1 = Stage1Generator(preset)
+        g1.load_state_dict(state.get("ema") or state["generator"])
+    g1 = g1.to(device).eval()
+    g1.requires_grad_(False)
+    return g1
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _preset_mismatch(saved: dict[str, Any], preset: Preset) -> list[str]:
+    current = dataclasses.asdict(preset)
+    return [
+        f"{k}: {saved.get(k)!r} (checkpoint) vs {current[k]!r} (this run)"
+        for k in current
+        if _plain(saved.get(k)) != _plain(current[k])
+    ]
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple | list) else value
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically: a temporary file in the same folder, then a rename, so a run killed at
+    any moment leaves either the previous checkpoint or the new one, never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, preset: Preset, stage: int | None = None) -> dict[str, Any]:
+    """Read a checkpoint safely (`weights_only=True`) and check it was made for this preset and
+    stage; a mismatch is a CheckpointError naming the differing fields."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; train that stage first or pass its path")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path} is not a stackgan_lite checkpoint (format {CHECKPOINT_FORMAT})"
+        )
+    differences = _preset_mismatch(state["preset"], preset)
+    if differences:
+        raise CheckpointError(
+            f"{path} was made for preset {state['preset'].get('name')!r}, which differs from "
+            f"{preset.name!r} in: {'; '.join(differences)}. Use the same preset, or another --out"
+        )
+    if stage is not None and state["stage"] != stage:
+        raise CheckpointError(f"{path} holds a Stage-{state['stage']} run, not Stage-{stage}")
+    return state
+
+
+def _broadcast_buffers(models: Models) -> None:
+    """Make rank 0's BatchNorm statistics every rank's (DDP syncs them only at each forward's
+    start, so after the last forward each rank holds its own batch's)."""
+    for net in (models.generator, models.discriminator):
+        for buffer in _unwrap(net).buffers():
+            dist.broadcast(buffer, src=0)
+
+
+def _rng_states(world: int) -> list[dict[str, Any]]:
+    """Every process's RNG state (a collective call under DDP: each rank draws its own noise)."""
+    mine = {
+        "cpu": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    if world == 1:
+        return [mine]
+    states: list[Any] = [None] * world
+    dist.all_gather_object(states, mine)
+    return states
+
+
+def _run_state(
+    models: Models, preset: Preset, stage: int, step: int, seed: int, rng: list[dict[str, Any]]
+) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "preset": dataclasses.asdict(preset),
+        "stage": stage,
+        "step": step,
+        "seed": seed,
+        "generator": _unwrap(models.generator).state_dict(),
+        "discriminator": _unwrap(models.discriminator).state_dict(),
+        "opt_g": models.opt_g.state_dict(),
+        "opt_d": models.opt_d.state_dict(),
+        "sched_g": models.sched_g.state_dict(),
+        "sched_d": models.sched_d.state_dict(),
+        "rng": rng,
+    }
+    if models.ema is not None:
+        state["ema"] = models.ema.module.state_dict()
+        state["ema_n_averaged"] = models.ema.n_averaged
+    return state
+
+
+def _restore(models: Models, state: dict[str, Any], rank: int) -> int:
+    _unwrap(models.generator).load_state_dict(state["generator"])
+    _unwrap(models.discriminator).load_state_dict(state["discriminator"])
+    models.opt_g.load_state_dict(state["opt_g"])
+    models.opt_d.load_state_dict(state["opt_d"])
+    models.sched_g.load_state_dict(state["sched_g"])
+    models.sched_d.load_state_dict(state["sched_d"])
+    if models.ema is not None and "ema" in state:
+        models.ema.module.load_state_dict(state["ema"])
+        models.ema.n_averaged.copy_(state["ema_n_averaged"])
+    if rank >= len(state["rng"]):
+        raise CheckpointError(
+            f"the checkpoint was written by {len(state['rng'])} processes; resume it with as many"
+        )
+    rng = state["rng"][rank]
+    torch.set_rng_state(rng["cpu"])
+    if rng["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return int(state["step"])
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _batches(
+    dataset: Dataset, batch_size: int, epoch: int, skip: int, seed: int, rank: int, world: int
+) -> BatchSampler | list[list[int]]:
+    """This rank's batches of one epoch, from the epoch-seeded permutation, minus the first `skip`
+    (already trained on before a resume)."""
+    sampler = DistributedSampler(
+        dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True
+    )
+    sampler.set_epoch(epoch)
+    batches = BatchSampler(sampler, batch_size, drop_last=True)
+    return list(itertools.islice(batches, skip, None)) if skip else batches
+
+
+def _epoch_loader(
+    dataset: Dataset,
+    preset: Preset,
+    options: RunOptions,
+    epoch: int,
+    skip: int,
+    rank: int,
+    world: int,
+) -> DataLoader:
+    if hasattr(dataset, "set_epoch"):  # per-epoch choices (caption, embedding, crop) in the data
+        dataset.set_epoch(epoch)
+    return DataLoader(
+        dataset,
+        batch_sampler=_batches(dataset, preset.batch_size, epoch, skip, options.seed, rank, world),
+        num_workers=options.num_workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=False,
+        # a private generator: creating the loader must not consume the global RNG that
+        # drives z and epsilon, or a resumed run would draw different noise
+        generator=torch.Generator().manual_seed(options.seed + epoch),
+    )
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initialises the process group when started by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _show_progress(options: RunOptions, rank: int) -> bool:
+    if options.progress is not None:
+        return options.progress and rank == 0
+    return rank == 0 and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def default_total_steps(preset: Preset, steps_per_epoch: int) -> int:
+    return runtime.scaled(preset.epochs * steps_per_epoch, 20)
+
+
+def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -> TrainResult:
+    """Train one stage (see the module docstring); `dataset` defaults to the preset's own."""
+    rank, world = _distributed()
+    device = runtime.pick_device(options.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 1) // world))
+    amp = device.type == "cuda" if options.amp is None else options.amp
+    channels_last = (
+        device.type == "cuda" if options.channels_last is None else options.channels_last
+    )
+    runtime.seed_everything(options.seed + rank)
+
+    if dataset is None:
+        from stackgan_lite.data import build_dataset
+
+        dataset = build_dataset(preset, "train")
+    steps_per_epoch = len(dataset) // (preset.batch_size * world)
+    if steps_per_epoch == 0:
+        raise ValueError(
+            f"the dataset has {len(dataset)} samples, fewer than one batch of "
+            f"{preset.batch_size} per process; lower the preset's batch_size"
+        )
+    total = options.steps or default_total_steps(preset, steps_per_epoch)
+    stage1 = (
+        load_stage1_generator(preset, options.stage1_checkpoint, device)
+        if options.stage == 2
+        else None
+    )
+    models = build_models(preset, options.stage, device, steps_per_epoch, stage1)
+    if channels_last:
+        for net in (models.generator, models.discriminator):
+            net.to(memory_format=torch.channels_last)
+
+    out = Path(options.out)
+    checkpoint = out / CHECKPOINT
+    step = 0
+    if options.resume and checkpoint.exists():
+        step = _restore(models, load_checkpoint(checkpoint, preset, options.stage), rank)
+    elif checkpoint.exists() and not options.resume:
+        raise CheckpointError(
+            f"{checkpoint} exists; pass --resume to continue that run or choose another --out"
+        )
+    if world > 1:
+        models.generator = nn.parallel.DistributedDataParallel(models.generator)
+        models.discriminator = nn.parallel.DistributedDataParallel(models.discriminator)
+
+    fixed = _fixed_inputs(dataset, preset, options, device)
+    log_path = out / "log.jsonl"
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        if step == 0:
+            log_path.write_text("")
+    bar = tqdm(total=total, initial=step, disable=not _show_progress(options, rank), unit="it")
+    sums: dict[str, float] = {}
+    count, seen, tick = 0, 0, time.perf_counter()
+    batches: Iterator[Any] = iter(())
+    first = True
+    while step < total:
+        epoch, offset = divmod(step, steps_per_epoch)
+        if offset == 0 or first:
+            batches = iter(_epoch_loader(dataset, preset, options, epoch, offset, rank, world))
+            first = False
+        sample = next(batches)
+        real = (sample.image1 if options.stage == 1 else sample.image2).to(
+            device, non_blocking=True
+        )
+        if channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        phi_t = sample.embedding.to(device, non_blocking=True)
+        try:
+            scalars = train_step(models, real, phi_t, sample.labels, preset, step=step, amp=amp)
+        except NonFiniteLossError as error:
+            kept = (
+                f"the last good checkpoint {checkpoint} is kept"
+                if checkpoint.exists()
+                else ("no checkpoint had been written yet")
+            )
+            raise NonFiniteLossError(
+                f"{error}; the run stopped before that update and {kept}. Lower the learning "
+                f"rates or switch on a stabiliser in the preset, then resume with --resume"
+            ) from None
+        step += 1
+        count += 1
+        seen += real.shape[0] * world
+        for k, v in scalars.items():
+            sums[k] = sums.get(k, 0.0) + v
+        bar.update(1)
+        bar.set_postfix(d=f"{scalars['d_loss']:.3f}", g=f"{scalars['g_loss']:.3f}", refresh=False)
+        if rank == 0 and (step % options.log_every == 0 or step == total):
+            elapsed = time.perf_counter() - tick
+            record = {"step": step, "epoch": epoch, **{k: v / count for k, v in sums.items()}}
+            record |= {
+                "lr_g": models.sched_g.get_last_lr()[0],
+                "lr_d": models.sched_d.get_last_lr()[0],
+                "images_per_s": seen / max(elapsed, 1e-9),
+            }
+            with open(log_path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            plot_losses(log_path, out / "losses.png")
+            sample_grid(*_sampler(models), *fixed, out / f"samples_{step:06d}.png")
+            sums, count, seen, tick = {}, 0, 0, time.perf_counter()
+        if step % options.checkpoint_every == 0 or step == total:
+            if world > 1:
+                _broadcast_buffers(models)
+            rng = _rng_states(world)
+            if rank == 0:
+                state = _run_state(models, preset, options.stage, step, options.seed, rng)
+                save_checkpoint(checkpoint, state)
+    bar.close()
+    if world > 1:
+        dist.barrier()
+    generator, _ = _sampler(models)
+    return TrainResult(checkpoint, log_path, generator, _unwrap(models.discriminator))
+
+
+def _sampler(models: Models) -> tuple[nn.Module, nn.Module | None]:
+    """(generator to sample from, frozen Stage-I or None): the EMA copy of G when kept."""
+    g = models.ema.module if models.ema is not None else _unwrap(models.generator)
+    return g, models.stage1
+
+
+def _fixed_inputs(
+    dataset: Dataset, preset: Preset, options: RunOptions, device: torch.device
+) -> tuple[Tensor, Tensor]:
+    """Fixed captions (the first samples of the dataset) and fixed noise z for the sample grids."""
+    n = min(options.samples, len(dataset))
+    phi_t = torch.stack([dataset[i].embedding for i in range(n)]).to(device)
+    z = torch.randn(n, preset.z_dim, generator=torch.Generator().manual_seed(options.seed))
+    return phi_t, z.to(device)

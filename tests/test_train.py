@@ -1,0 +1,143 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from stackgan_lite.train import (
+    CheckpointError,
+    NonFiniteLossError,
+    RunOptions,
+    load_checkpoint,
+    train,
+)
+from tests.tiny_run import TINY, TinyDataset
+
+TESTS = Path(__file__).parent
+ENV = {**os.environ, "PYTHONPATH": str(TESTS.parent), "OMP_NUM_THREADS": "1"}
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    state = torch.load(path, weights_only=True)
+    return {**state["generator"], **{f"D.{k}": v for k, v in state["discriminator"].items()}}
+
+
+def assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"differ: {different[:5]}"
+
+
+def test_stage1_run_writes_log_plot_samples_and_checkpoint(tmp_path):
+    options = RunOptions(out=tmp_path, steps=8, log_every=4, checkpoint_every=4, threads=1)
+    result = train(TINY, options, TinyDataset())
+    records = [json.loads(line) for line in result.log.read_text().splitlines()]
+    assert [r["step"] for r in records] == [4, 8]
+    for key in ("d_loss", "g_loss", "kl", "d_real", "d_wrong", "d_fake", "lr_g", "images_per_s"):
+        assert all(isinstance(r[key], float) for r in records), key
+    # 24 samples / batch 4 = 6 steps per epoch, lr halved every epoch
+    assert records[-1]["lr_g"] == pytest.approx(TINY.lr_g / 2)
+    assert (tmp_path / "losses.png").stat().st_size > 0
+    assert (tmp_path / "samples_000008.png").stat().st_size > 0
+    state = load_checkpoint(result.checkpoint, TINY, stage=1)
+    assert state["step"] == 8
+
+
+def test_stage2_trains_on_a_frozen_stage1(tmp_path):
+    stage1 = train(TINY, RunOptions(out=tmp_path / "s1", steps=2, threads=1), TinyDataset())
+    before = {
+        k: v.clone() for k, v in load_checkpoint(stage1.checkpoint, TINY)["generator"].items()
+    }
+    options = RunOptions(
+        stage=2, out=tmp_path / "s2", steps=3, stage1_checkpoint=stage1.checkpoint, threads=1
+    )
+    result = train(TINY, options, TinyDataset())
+    assert result.generator.__class__.__name__ == "Stage2Generator"
+    assert load_checkpoint(result.checkpoint, TINY, stage=2)["step"] == 3
+    assert_identical(before, load_checkpoint(stage1.checkpoint, TINY)["generator"])
+    with pytest.raises(CheckpointError, match="holds a Stage-2 run, not Stage-1"):
+        load_checkpoint(result.checkpoint, TINY, stage=1)
+
+
+def test_resume_after_sigkill_is_bit_identical(tmp_path):
+    steps = 12
+    straight = train(
+        TINY,
+        RunOptions(
+            out=tmp_path / "straight", steps=steps, checkpoint_every=2, log_every=4, threads=1
+        ),
+        TinyDataset(),
+    )
+
+    out = tmp_path / "killed"
+    command = [sys.executable, str(TESTS / "tiny_run.py"), str(out), str(steps), "0.01"]
+    process = subprocess.Popen(command, env=ENV)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = torch.load(out / "checkpoint.pt", weights_only=True)["step"]
+    assert 0 < killed_at < steps, "the run should have been killed part-way"
+
+    resumed = subprocess.run([*command, "--resume"], env=ENV, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_identical(weights(straight.checkpoint), weights(out / "checkpoint.pt"))
+
+
+def test_existing_run_is_not_overwritten_without_resume(tmp_path):
+    train(TINY, RunOptions(out=tmp_path, steps=1, threads=1), TinyDataset())
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(CheckpointError, match="exists; pass --resume"):
+        train(TINY, RunOptions(out=tmp_path, steps=2, threads=1), TinyDataset())
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+
+
+def test_checkpoint_of_another_preset_is_refused(tmp_path):
+    train(TINY, RunOptions(out=tmp_path, steps=1, threads=1), TinyDataset())
+    other = TINY.replace(ngf=16)
+    with pytest.raises(
+        CheckpointError, match=r"differs from 'tiny' in: ngf: 8 \(checkpoint\) vs 16"
+    ):
+        train(other, RunOptions(out=tmp_path, steps=2, resume=True, threads=1), TinyDataset())
+
+
+def test_non_finite_loss_stops_the_run_naming_step_and_term_and_keeps_the_checkpoint(tmp_path):
+    # 6 steps per epoch; the embeddings turn NaN in epoch 1, i.e. at step 6
+    options = RunOptions(out=tmp_path, steps=12, checkpoint_every=1, threads=1)
+    with pytest.raises(NonFiniteLossError, match=r"step 6: the discriminator loss is nan") as error:
+        train(TINY, options, TinyDataset(nan_epoch=1))
+    assert "the last good checkpoint" in str(error.value) and "--resume" in str(error.value)
+    state = load_checkpoint(tmp_path / "checkpoint.pt", TINY)
+    assert state["step"] == 6
+    assert all(
+        torch.isfinite(v).all() for v in state["generator"].values() if v.is_floating_point()
+    )
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_on_cpu_end_with_identical_weights(tmp_path):
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        str(TESTS / "tiny_run.py"),
+        str(tmp_path),
+        "4",
+        "0",
+    ]
+    result = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rank0 = torch.load(tmp_path / "generator_rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "generator_rank1.pt", weights_only=True)
+    assert_identical(rank0, rank1)
+    assert load_checkpoint(tmp_path / "checkpoint.pt", TINY)["step"] == 4

@@ -1,0 +1,77 @@
+"""A tiny, fast training setup for the trainer tests; also run as a script by them
+(in a subprocess that gets killed, and under torchrun for DDP)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch.utils.data import Dataset
+
+from stackgan_lite import presets
+from stackgan_lite.train import RunOptions, train
+
+TINY = presets.get("lite").replace(
+    name="tiny",
+    batch_size=4,
+    text_dim=16,
+    condition_dim=8,
+    z_dim=8,
+    ngf=8,
+    ndf=8,
+    residual_blocks=1,
+    lr_decay_epochs=1,
+    epochs=2,
+)
+
+
+class Sample(NamedTuple):
+    image1: torch.Tensor
+    image2: torch.Tensor
+    embedding: torch.Tensor
+    caption: str
+    labels: torch.Tensor
+
+
+class TinyDataset(Dataset):
+    """24 random but fixed samples; `delay` seconds per item slows a run down to be killed;
+    from epoch `nan_epoch` on, the embeddings hold a NaN."""
+
+    def __init__(self, size: int = 24, delay: float = 0.0, nan_epoch: int | None = None) -> None:
+        self.size, self.delay, self.nan_epoch = size, delay, nan_epoch
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: int) -> Sample:
+        time.sleep(self.delay)
+        g = torch.Generator().manual_seed(i)
+        embedding = torch.randn(TINY.text_dim, generator=g)
+        if self.nan_epoch is not None and self.epoch >= self.nan_epoch:
+            embedding[0] = float("nan")
+        return Sample(
+            torch.rand(3, 16, 16, generator=g) * 2 - 1,
+            torch.rand(3, 64, 64, generator=g) * 2 - 1,
+            embedding,
+            f"caption {i}",
+            torch.tensor([i % 3]),
+        )
+
+
+if __name__ == "__main__":
+    out, steps, delay = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    resume = "--resume" in sys.argv
+    options = RunOptions(
+        out=out, steps=steps, checkpoint_every=2, log_every=4, resume=resume, threads=1
+    )
+    result = train(TINY, options, TinyDataset(delay=delay))
+    if torch.distributed.is_initialized():
+        rank = torch.distributed.get_rank()
+        torch.save(result.generator.state_dict(), out / f"generator_rank{rank}.pt")
