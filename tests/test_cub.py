@@ -107,8 +107,8 @@ def test_cub_crops_around_the_bounding_box_and_flowers_keep_the_whole_image(bird
     table.write_text("\n".join(lines) + "\n")
     _save_jpeg(flowers / f"{FlowersDataset(flowers, split).keys[0]}.jpg", regions)
 
+    cub = CUBDataset(birds, split)
     for epoch in range(4):  # train: whatever the random crop and flip
-        cub = CUBDataset(birds, split)
         cub.set_epoch(epoch)
         sample = cub[0]
         for image in (sample.image1, sample.image2):
