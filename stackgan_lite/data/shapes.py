@@ -127,13 +127,6 @@ def _split_code(split: str) -> int:
     return SPLITS.index(split)
 
 
-def _pairs(split: str) -> np.ndarray:
-    """The (shape, colour) pairs a split draws from, [P, 2]."""
-    colours = len(ATTRIBUTES["colour"])
-    classes = [k for k in range(NUM_CLASSES) if split != "train" or k not in _HELD_OUT_CLASSES]
-    return np.array([divmod(k, colours) for k in classes], dtype=np.int64)
-
-
 def class_index(labels: np.ndarray | Tensor) -> np.ndarray | Tensor:
     """The class of labels [..., 6]: its (shape, colour) pair as one index in [0, NUM_CLASSES)."""
     return labels[..., 0] * len(ATTRIBUTES["colour"]) + labels[..., 1]
@@ -151,6 +144,13 @@ def is_held_out(labels: np.ndarray | Tensor) -> np.ndarray | Tensor:
     if isinstance(classes, Tensor):
         return torch.isin(classes, torch.tensor(_HELD_OUT_CLASSES))
     return np.isin(classes, _HELD_OUT_CLASSES)
+
+
+def _pairs(split: str) -> np.ndarray:
+    """The (shape, colour) pairs a split draws from, [P, 2]."""
+    colours = len(ATTRIBUTES["colour"])
+    classes = [k for k in range(NUM_CLASSES) if split != "train" or k not in _HELD_OUT_CLASSES]
+    return np.array([divmod(k, colours) for k in classes], dtype=np.int64)
 
 
 def sample_scenes(n: int, split: str = "train", seed: int = 0) -> Scenes:
@@ -389,8 +389,8 @@ class ShapesSample(NamedTuple):
 class ShapesDataset(Dataset):
     """The shapes set at a preset's two sides, one caption (and its embedding) per access.
 
-    Images are rendered once, in the constructor (about a second per 10,000 at 64 px), and kept
-    as uint8. `image1` is the area average of the same float render as `image2`. Which of an
+    Images are rendered once, in the constructor (a few seconds per 10,000 at 64 px, see
+    `benchmarks/shapes.py`), and kept as uint8. `image1` is the area average of the same float render as `image2`. Which of an
     image's captions is returned depends on (seed, epoch, index): call `set_epoch` each epoch.
 
     Embeddings come from `embed_fn` (default: the shipped text encoder of the preset,
