@@ -7,6 +7,7 @@ from scipy.special import softmax
 from scipy.stats import ortho_group
 from torch import nn
 
+from stackgan_lite.data.shapes import ATTRIBUTES, NUM_CLASSES, ShapesDataset, class_index
 from stackgan_lite.metrics import (
     ClassifierOutput,
     InceptionClassifier,
@@ -20,9 +21,14 @@ from stackgan_lite.metrics import (
     finetune_inception,
     frechet_distance,
     inception_score,
+    load_classifier,
     load_inception,
+    resize,
     sample_images,
+    shapes_accuracy,
+    train_classifier,
 )
+from stackgan_lite.metrics.shapes_classifier import WEIGHTS
 
 
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
@@ -306,6 +312,13 @@ def test_sample_images_gives_the_images_that_are_scored():
     )
 
 
+def test_classifier_inputs_must_be_float_images_in_minus_one_one():
+    for images in (torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.full((2, 3, 8, 8), 255.0)):
+        with pytest.raises(ValueError, match=r"x / 127\.5 - 1"):
+            resize(images, 16)
+    assert resize(torch.ones(2, 3, 8, 8), 16).shape == (2, 3, 16, 16)
+
+
 def test_generate_must_return_rgb_batches():
     with pytest.raises(ValueError, match=r"\[B, 3, s, s\]"):
         sample_images(lambda e, z: torch.zeros(len(e), 8, 8), torch.zeros(4, 2), z_dim=2)
@@ -365,3 +378,72 @@ def test_finetune_inception_writes_weights_that_load(inception_file, tmp_path):
     before = load_inception(inception_file, num_classes=5).net.fc.weight
     after = load_inception(path, num_classes=5).net.fc.weight
     assert not torch.equal(before, after)  # one Adam step moved the weights
+
+
+# --- the shapes classifier (shipped weights) ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shapes_classifier():
+    return load_classifier("lite")
+
+
+@pytest.fixture(scope="module")
+def held_out_images():
+    # seed 1: images the classifier never saw (it trained on "all", reported on seed-0 "test")
+    return ShapesDataset("lite", "test", size=400, seed=1, with_embedding=False)
+
+
+def test_shipped_classifier_is_small_and_loads_weights_only():
+    assert WEIGHTS.stat().st_size < 2_000_000
+    saved = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
+    assert saved["attributes"] == {k: list(v) for k, v in ATTRIBUTES.items()}
+
+
+def test_shipped_classifier_is_accurate_on_held_out_images(shapes_classifier, held_out_images):
+    accuracy, score = shapes_accuracy(shapes_classifier, held_out_images, side=64)
+    assert min(accuracy.values()) >= 0.98, accuracy
+    # the real-image ceiling is what a perfect, certain classifier scores on the same images
+    # (below K = 24 because 40 images per split never hold the 24 classes equally often)
+    classes = class_index(held_out_images.labels).numpy()
+    perfect, _ = inception_score(one_hot(classes, NUM_CLASSES), splits=10, shuffle_seed=0)
+    assert perfect * 0.97 < score.mean <= perfect < NUM_CLASSES
+    assert score.name == "classifier score"
+
+
+def test_shipped_classifier_reads_upsampled_stage1_images(shapes_classifier, held_out_images):
+    accuracy, score = shapes_accuracy(shapes_classifier, held_out_images, side=16)
+    coarse = ("shape", "colour", "size", "position", "background")
+    assert min(accuracy[a] for a in coarse) >= 0.9, accuracy
+    # the 4-px pattern averages out at 16 px: the classifier must not claim to see it
+    assert accuracy["pattern"] < 0.6
+    assert score.mean <= shapes_accuracy(shapes_classifier, held_out_images, side=64)[1].mean
+
+
+def test_classifier_score_class_is_the_product_of_shape_and_colour_heads(
+    shapes_classifier, held_out_images
+):
+    images = held_out_images.images2[:16].float() / 127.5 - 1
+    out = classify(shapes_classifier, images)
+    assert out.logits.shape == (16, NUM_CLASSES) and out.features.shape == (16, 128)
+    # log p(s, c | x) = log p(s | x) + log p(c | x) is a normalised distribution over the pairs
+    torch.testing.assert_close(out.logits.logsumexp(dim=1), torch.zeros(16))
+    assert torch.equal(out.logits.argmax(dim=1), class_index(out.attributes))
+
+
+def test_load_classifier_errors_say_what_to_do(tmp_path):
+    with pytest.raises(ValueError, match="load_inception"):
+        load_classifier("cub")
+    with pytest.raises(FileNotFoundError, match="train-classifier"):
+        load_classifier("lite", tmp_path / "missing.pt")
+    torch.save({"state_dict": {}, "attributes": {"shape": ["blob"]}}, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="different dataset attributes"):
+        load_classifier("lite", tmp_path / "old.pt")
+
+
+def test_train_classifier_writes_loadable_weights_and_reports(tmp_path):
+    path = tmp_path / "classifier.pt"
+    report = train_classifier("lite", steps=2, seed=0, out_path=path, train_size=64, test_size=40)
+    assert set(report["test_accuracy_64px"]) == {*ATTRIBUTES, "all"}
+    assert report["real_score_16px"].n == 40
+    assert not load_classifier("lite", path).training

@@ -3,6 +3,7 @@
     scores.py      the numbers (numpy, float64): IS, Fréchet distance, caption consistency
     evaluation.py  running classifiers and generators: eval mode, no_grad, batched, seeded
     inception.py   the paper's protocol: Inception-v3 fine-tuned on CUB / Oxford-102 classes
+    shapes_classifier.py   the small CNN that scores the embedded dataset (shipped weights)
 
 The IS computed with a classifier other than ImageNet's Inception-v3 is called a
 "classifier score" here, and is never comparable with published Inception Scores.
@@ -26,12 +27,19 @@ from stackgan_lite.metrics.scores import (
     frechet_distance,
     inception_score,
 )
+from stackgan_lite.metrics.shapes_classifier import (
+    ShapesClassifier,
+    load_classifier,
+    shapes_accuracy,
+    train_classifier,
+)
 
 __all__ = [
     "ClassifierOutput",
     "GeneratorEvaluation",
     "InceptionClassifier",
     "Score",
+    "ShapesClassifier",
     "caption_consistency",
     "classify",
     "eval_mode",
@@ -41,7 +49,10 @@ __all__ = [
     "finetune_inception",
     "frechet_distance",
     "inception_score",
+    "load_classifier",
     "load_inception",
     "resize",
     "sample_images",
+    "shapes_accuracy",
+    "train_classifier",
 ]

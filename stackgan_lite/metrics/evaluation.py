@@ -96,12 +96,21 @@ def eval_mode(*modules: nn.Module) -> Iterator[None]:
 
 
 def resize(images: Tensor, side: int) -> Tensor:
-    """Bilinear resize of [B, 3, s, s] images to side × side (a no-op at that side already).
+    """Bilinear resize of [B, 3, s, s] images in [-1, 1] to side × side (no-op at that side).
 
     With antialias on, downsampling averages instead of aliasing; upsampling is plain bilinear.
+    Images in [0, 255] are refused: classifiers fed the wrong scale still answer, wrongly.
     """
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"expected RGB images [B, 3, s, s], got {list(images.shape)}")
+    if not images.is_floating_point():
+        raise ValueError(f"expected float images in [-1, 1], got {images.dtype}: use x / 127.5 - 1")
+    low, high = images.aminmax()
+    if low < -1.001 or high > 1.001:
+        raise ValueError(
+            f"expected images in [-1, 1], got values in [{low:.3g}, {high:.3g}]; "
+            "scale [0, 1] images with 2x - 1 and [0, 255] ones with x / 127.5 - 1"
+        )
     if images.shape[-2:] == (side, side):
         return images
     return F.interpolate(
