@@ -52,6 +52,65 @@ def _cmd_summary(args: argparse.Namespace) -> None:
     print(summary(args.preset, args.batch))
 
 
+def _cmd_train(args: argparse.Namespace) -> None:
+    from stackgan_lite.data import build_dataset
+    from stackgan_lite.train import RunOptions, train
+
+    preset = presets.get(args.preset)
+    out = Path(args.out or f"runs/{preset.name}/stage{args.stage}")
+    stage1 = args.stage1
+    if args.stage == 2 and stage1 is None:
+        own = out.parent / "stage1" / "checkpoint.pt"
+        stage1 = own if own.is_file() else None  # else: the preset's shipped Stage-I weights
+    options = RunOptions(
+        stage=args.stage,
+        out=out,
+        steps=args.steps,
+        seed=args.seed,
+        resume=args.resume,
+        stage1_checkpoint=Path(stage1) if stage1 else None,
+        log_every=args.log_every,
+        checkpoint_every=args.checkpoint_every,
+        device=args.device,
+        amp=args.amp,
+        channels_last=args.channels_last,
+        num_workers=args.workers,
+    )
+    dataset = build_dataset(preset, "train", args.data, stage2=args.stage == 2, cache=args.cache)
+    result = train(preset, options, dataset)
+    print(f"checkpoint: {result.checkpoint}\nlog: {result.log}")
+
+
+def _cmd_sample(args: argparse.Namespace) -> None:
+    from stackgan_lite import pretrained, text
+    from stackgan_lite.viz import generate, save_grid, side_by_side
+
+    models = pretrained.load(args.preset)
+    torch.manual_seed(args.seed)
+    phi_t = text.embed([args.caption] * args.n, models.preset)
+    z = torch.randn(args.n, models.preset.z_dim)
+    image1, image2 = generate(models.stage2, models.stage1, phi_t, z)
+    path = save_grid(side_by_side(image1, image2), args.out, nrow=min(8, 2 * args.n))
+    print(f"{args.n} samples of {args.caption!r} (Stage-I | Stage-II pairs): {path}")
+
+
+def _cmd_train_text(args: argparse.Namespace) -> None:
+    from stackgan_lite import text
+
+    out = Path(args.out) if args.out else text.weights_path(args.preset)
+    metrics = text.train_text_encoder(args.preset, steps=args.steps, seed=args.seed, out_path=out)
+    shown = {k: v for k, v in metrics.items() if k != "loss"}
+    print(f"text encoder written to {out}: {shown}")
+
+
+def _cmd_train_classifier(args: argparse.Namespace) -> None:
+    from stackgan_lite.metrics.shapes_classifier import WEIGHTS, train_classifier
+
+    out = Path(args.out) if args.out else WEIGHTS
+    metrics = train_classifier(args.preset, steps=args.steps, seed=args.seed, out_path=out)
+    print(f"classifier written to {out}: {metrics}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from stackgan_lite.viz import save_grid, side_by_side
 
@@ -68,14 +127,76 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     print(f"sample grid of the untrained lite networks (Stage-I | Stage-II): {path}")
 
 
+def _preset_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--preset", default="lite", help=f"one of: {', '.join(presets.available())}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stackgan_lite", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("summary", help="output shape and parameter count of each network")
-    p.add_argument("--preset", default="lite", help=f"one of: {', '.join(presets.available())}")
+    _preset_argument(p)
     p.add_argument("--batch", type=int, default=2)
     p.set_defaults(run=_cmd_summary)
+
+    p = commands.add_parser("train", help="train Stage-I or Stage-II of a preset")
+    _preset_argument(p)
+    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument("--steps", type=int, default=None, help="default: the preset's epochs")
+    p.add_argument("--out", default=None, help="run folder (default: runs/PRESET/stageN)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=None, help="dataset folder (cub / flowers presets)")
+    p.add_argument(
+        "--stage1",
+        default=None,
+        help="Stage-I checkpoint for --stage 2 (default: runs/PRESET/stage1, else shipped)",
+    )
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
+    p.add_argument("--workers", type=int, default=0, help="data loader worker processes")
+    p.add_argument(
+        "--cache", action="store_true", help="cache cropped, resized images under data/cache/"
+    )
+    p.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bf16 autocast (default: on for CUDA)",
+    )
+    p.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels_last memory format (default: on for CUDA)",
+    )
+    p.set_defaults(run=_cmd_train)
+
+    p = commands.add_parser("sample", help="images for a typed caption, Stage-I beside Stage-II")
+    _preset_argument(p)
+    p.add_argument("--caption", required=True)
+    p.add_argument("--n", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.set_defaults(run=_cmd_sample)
+
+    p = commands.add_parser("train-text", help="train the joint text-image embedding")
+    _preset_argument(p)
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
+    p.set_defaults(run=_cmd_train_text)
+
+    p = commands.add_parser("train-classifier", help="train the evaluation classifier (lite)")
+    _preset_argument(p)
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
+    p.set_defaults(run=_cmd_train_classifier)
 
     p = commands.add_parser("demo", help="the main job on the embedded dataset")
     p.add_argument("--out", default="runs/demo", help="output directory")

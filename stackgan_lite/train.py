@@ -92,6 +92,7 @@ class RunOptions:
     num_workers: int = 0
     threads: int | None = None  # CPU threads per process; None: cores / processes
     progress: bool | None = None  # tqdm bar; None: only on a terminal outside CI
+    time_limit: float | None = None  # seconds: stop (with a final checkpoint) once past it
 
     def __post_init__(self) -> None:
         if self.stage not in (1, 2):
@@ -485,7 +486,9 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
     count, seen, tick = 0, 0, time.perf_counter()
     batches: Iterator[Any] = iter(())
     first = True
-    while step < total:
+    started = time.perf_counter()
+    done = False
+    while not done:
         epoch, offset = divmod(step, steps_per_epoch)
         if offset == 0 or first:
             batches = iter(_epoch_loader(dataset, preset, options, epoch, offset, rank, world))
@@ -510,13 +513,14 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
                 f"rates or switch on a stabiliser in the preset, then resume with --resume"
             ) from None
         step += 1
+        done = step == total or _out_of_time(options.time_limit, started, world, device)
         count += 1
         seen += real.shape[0] * world
         for k, v in scalars.items():
             sums[k] = sums.get(k, 0.0) + v
         bar.update(1)
         bar.set_postfix(d=f"{scalars['d_loss']:.3f}", g=f"{scalars['g_loss']:.3f}", refresh=False)
-        if rank == 0 and (step % options.log_every == 0 or step == total):
+        if rank == 0 and (step % options.log_every == 0 or done):
             elapsed = time.perf_counter() - tick
             record = {"step": step, "epoch": epoch, **{k: v / count for k, v in sums.items()}}
             record |= {
@@ -529,7 +533,7 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
             plot_losses(log_path, out / "losses.png")
             sample_grid(*_sampler(models), *fixed, out / f"samples_{step:06d}.png")
             sums, count, seen, tick = {}, 0, 0, time.perf_counter()
-        if step % options.checkpoint_every == 0 or step == total:
+        if step % options.checkpoint_every == 0 or done:
             if world > 1:
                 _broadcast_buffers(models)
             rng = _rng_states(world)
@@ -541,6 +545,16 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
         dist.barrier()
     generator, _ = _sampler(models)
     return TrainResult(checkpoint, log_path, generator, _unwrap(models.discriminator))
+
+
+def _out_of_time(limit: float | None, started: float, world: int, device: torch.device) -> bool:
+    """Whether the time box is spent; under DDP rank 0 decides, so all ranks stop together."""
+    if limit is None:
+        return False
+    flag = torch.tensor([time.perf_counter() - started > limit], dtype=torch.int32, device=device)
+    if world > 1:
+        dist.broadcast(flag, src=0)
+    return bool(flag.item())
 
 
 def _sampler(models: Models) -> tuple[nn.Module, nn.Module | None]:

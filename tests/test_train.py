@@ -141,3 +141,10 @@ def test_ddp_two_processes_on_cpu_end_with_identical_weights(tmp_path):
     rank1 = torch.load(tmp_path / "generator_rank1.pt", weights_only=True)
     assert_identical(rank0, rank1)
     assert load_checkpoint(tmp_path / "checkpoint.pt", TINY)["step"] == 4
+
+
+def test_time_limit_stops_early_with_a_final_checkpoint(tmp_path):
+    options = RunOptions(out=tmp_path, steps=1000, time_limit=0.0, log_every=500, threads=1)
+    result = train(TINY, options, TinyDataset())
+    assert load_checkpoint(result.checkpoint, TINY)["step"] == 1
+    assert [json.loads(x)["step"] for x in result.log.read_text().splitlines()] == [1]

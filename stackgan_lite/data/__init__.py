@@ -1,1 +1,48 @@
-"""Datasets: the embedded shapes set, CUB-200-2011 and Oxford-102."""
+"""Datasets: the embedded shapes set, CUB-200-2011 and Oxford-102.
+
+Every dataset returns samples `(image1, image2, embedding, caption, labels)`: the image at the
+Stage-I and the Stage-II side in [-1, 1], the caption's embedding phi_t, the caption, and its
+labels (attribute ids for shapes, the class id for CUB / Oxford-102).
+"""
+
+from __future__ import annotations
+
+import os
+
+from torch.utils.data import Dataset
+
+from stackgan_lite.presets import Preset
+
+__all__ = ["build_dataset"]
+
+
+def build_dataset(
+    preset: Preset,
+    split: str = "train",
+    root: str | os.PathLike[str] | None = None,
+    *,
+    stage2: bool = True,
+    cache: bool = False,
+) -> Dataset:
+    """The preset's dataset: the embedded shapes for `lite`, CUB / Oxford-102 read from `root`.
+
+    For CUB / Oxford-102, `stage2=False` skips decoding the Stage-II side (Stage-I training) and
+    `cache=True` reads cropped, resized images from a uint8 cache under data/cache/."""
+    if preset.dataset == "shapes":
+        from stackgan_lite.data.shapes import ShapesDataset
+
+        return ShapesDataset(preset, split)
+    from stackgan_lite.data.legacy import DataNotFoundError
+
+    if root is None:
+        raise DataNotFoundError(
+            f"preset {preset.name!r} trains on {preset.dataset}, which is not embedded: download "
+            f"it as data/README.md explains and pass its folder (--data PATH)"
+        )
+    if preset.dataset == "cub":
+        from stackgan_lite.data.cub import CUBDataset
+
+        return CUBDataset(root, split, preset, stage2=stage2, cache=cache)
+    from stackgan_lite.data.flowers import FlowersDataset
+
+    return FlowersDataset(root, split, preset, stage2=stage2, cache=cache)

@@ -1,0 +1,68 @@
+"""Shipped generator weights: `load("lite")` gives trained Stage-I and Stage-II generators.
+
+Each file holds a generator's state dict and the preset it was trained with; loading checks that
+the preset still matches, so weights never silently meet networks of another shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from stackgan_lite import presets
+from stackgan_lite.presets import Preset
+from stackgan_lite.stage1 import Stage1Generator
+from stackgan_lite.stage2 import Stage2Generator
+from stackgan_lite.train import load_checkpoint, save_checkpoint
+
+__all__ = ["WEIGHTS", "Pretrained", "export", "load", "weights_path"]
+
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+class Pretrained(NamedTuple):
+    preset: Preset
+    stage1: Stage1Generator
+    stage2: Stage2Generator
+
+
+def weights_path(name: str, stage: int) -> Path:
+    return WEIGHTS / f"{name}_stage{stage}.pt"
+
+
+def load(name: str = "lite", device: str | torch.device = "cpu") -> Pretrained:
+    """The shipped Stage-I and Stage-II generators of preset `name`, in eval mode."""
+    preset = presets.get(name)
+    nets = []
+    for stage, cls in ((1, Stage1Generator), (2, Stage2Generator)):
+        path = weights_path(name, stage)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no shipped weights for preset {name!r} (looked for {path}); train them with "
+                f"`python -m stackgan_lite train --preset {name} --stage {stage}`"
+            )
+        state = load_checkpoint(path, preset, stage)
+        net = cls(preset)
+        net.load_state_dict(state["generator"])
+        nets.append(net.to(device).eval())
+    return Pretrained(preset, *nets)
+
+
+def export(preset: Preset, checkpoint: Path, stage: int, out: Path | None = None) -> Path:
+    """Keep only what sampling needs from a training checkpoint: the generator (its EMA copy
+    when the run kept one) and the preset. Returns the written file (the shipped name by default)."""
+    state = load_checkpoint(checkpoint, preset, stage)
+    out = out or weights_path(preset.name, stage)
+    slim = {
+        "format": state["format"],
+        "preset": dataclasses.asdict(preset),
+        "stage": stage,
+        "step": state["step"],
+        "seed": state["seed"],
+        "generator": state.get("ema") or state["generator"],
+    }
+    save_checkpoint(out, slim)
+    return out
