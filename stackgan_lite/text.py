@@ -6,7 +6,7 @@ the embeddings of CUB's and Oxford-102's captions, made by a Lua/Torch7 model no
 today, so a typed-in sentence cannot be turned into phi_t with them. This module trains its own.
 
 Word-level, not character-level: the captions of the shapes set, CUB and Oxford-102 use small
-closed vocabularies (about 80, 5,000 and 3,000 words), a word sequence is about 5× shorter than
+closed vocabularies (about 100, 5,000 and 3,000 words), a word sequence is about 5× shorter than
 a character sequence, so the encoder trains in minutes on a CPU, and a word's vector can be
 inspected. Any typed caption still works: words outside the vocabulary map to `<unk>` and the
 rest of the caption is encoded as usual, hyphens and punctuation split words ("polka-dot" reads
@@ -15,7 +15,7 @@ as "polka dot"), and captions longer than `max_length` words are truncated.
 Encoders (both end in the same t-dimensional space, t = preset.text_dim):
 
     phi_t = √t · g(T) / ‖g(T)‖      g: word embeddings → two 1-D convolutions → max over words
-    psi_x = √t · f(x) / ‖f(x)‖      f: four strided convolutions → 4×4 pooling → Linear
+    psi_x = √t · f(x) / ‖f(x)‖      f: area-average to S/2 px → three convolutions → 4×4 → Linear
 
 (√t makes phi_t's entries about unit size, as the conditioning network expects.)
 
@@ -23,9 +23,10 @@ Objective: the symmetric InfoNCE loss of CLIP (Radford et al., 2021), a softmax 
 DS-SJE's ranking loss. For a batch of B matching (image, caption) pairs, with cosine
 similarities s_ij = cos(psi_i, phi_j) and a learned temperature τ,
 
-    L = −1/(2B) Σ_i [ log softmax_j(s_ij / τ)_i + log softmax_j(s_ji / τ)_i ]
+    L = −1/(2B) Σ_i [ log( exp(s_ii/τ) / Σ_j exp(s_ij/τ) ) + log( exp(s_ii/τ) / Σ_j exp(s_ji/τ) ) ]
 
 i.e. each image must pick out its caption among the batch's captions, and vice versa.
+The model learns log(1/τ) (`logit_scale`, clamped to τ ≥ 1/100 as in CLIP).
 
 Evaluation: R-precision (R = 1), as in AttnGAN: for each image, rank its true caption against
 99 captions of other images; the score is the share of images whose true caption ranks first.
