@@ -417,6 +417,10 @@ def test_shipped_classifier_reads_upsampled_stage1_images(shapes_classifier, hel
     assert min(accuracy[a] for a in coarse) >= 0.9, accuracy
     # the 4-px pattern averages out at 16 px: the classifier must not claim to see it
     assert accuracy["pattern"] < 0.6
+    with torch.no_grad():
+        _, log_probs = shapes_classifier.attribute_log_probs(held_out_images.images1 / 127.5 - 1)
+    pattern = list(ATTRIBUTES).index("pattern")
+    assert log_probs[pattern].exp().max(dim=1).values.mean() < 0.5  # near uniform (0.25)
     assert score.mean <= shapes_accuracy(shapes_classifier, held_out_images, side=64)[1].mean
 
 
@@ -445,5 +449,5 @@ def test_train_classifier_writes_loadable_weights_and_reports(tmp_path):
     path = tmp_path / "classifier.pt"
     report = train_classifier("lite", steps=2, seed=0, out_path=path, train_size=64, test_size=40)
     assert set(report["test_accuracy_64px"]) == {*ATTRIBUTES, "all"}
-    assert report["real_score_16px"].n == 40
+    assert report["real_score_16px"]["n"] == 40 and report["score_max"] == NUM_CLASSES
     assert not load_classifier("lite", path).training

@@ -7,12 +7,13 @@ labels) and knows nothing about networks, so each can be checked against a close
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
-from scipy.linalg import sqrtm
+from scipy.linalg import LinAlgWarning, sqrtm
 from scipy.special import rel_entr, softmax
 
 __all__ = [
@@ -121,7 +122,10 @@ def frechet_distance(
             f"mismatched statistics: mu {mu1.shape} / {mu2.shape}, sigma {sigma1.shape} / "
             f"{sigma2.shape}; both sets must come from the same feature extractor"
         )
-    covmean = sqrtm(sigma1 @ sigma2)
+    with warnings.catch_warnings():
+        # singular Σ (dead ReLU features, N < d) make sqrtm warn; finiteness is checked below
+        warnings.simplefilter("ignore", LinAlgWarning)
+        covmean = sqrtm(sigma1 @ sigma2)
     if not np.isfinite(covmean).all():
         offset = eps * np.eye(len(mu1))
         covmean = sqrtm((sigma1 + offset) @ (sigma2 + offset))

@@ -11,7 +11,7 @@ distribution is the product of the two heads,
 
     log p(shape = s, colour = c | x) = log p(s | x) + log p(c | x),
 
-rather than a 25th-head of its own: the image fixes shape and colour through different
+rather than a seventh head of its own: the image fixes shape and colour through different
 evidence (outline, paint), the product is exactly normalised, and the class the score counts is
 always the pair of attributes that caption consistency checks.
 
@@ -22,6 +22,7 @@ the pattern (a 4-px detail) is invisible, and the pattern head says so instead o
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stackgan_lite import presets
-from stackgan_lite.data.shapes import ATTRIBUTES, ShapesDataset
+from stackgan_lite.data.shapes import ATTRIBUTES, NUM_CLASSES, ShapesDataset
 from stackgan_lite.metrics.evaluation import ClassifierOutput, Score, classify, resize
 
 __all__ = [
@@ -145,8 +146,9 @@ def train_classifier(
 
     The loss is the sum of the heads' cross-entropies. Adam with a cosine learning-rate decay;
     half of each batch is shown as the Stage-I view, upsampled. Written to a temporary file
-    and renamed, so an interrupted run never leaves half a file. Returns the held-out accuracy
-    per attribute and the real-image classifier score at both sides.
+    and renamed, so an interrupted run never leaves half a file. Returns, JSON-ready, the
+    held-out accuracy per attribute and the real-image classifier score (the ceiling) at both
+    sides, beside its maximum K.
     """
     p = presets.get(preset)
     if p.dataset != "shapes":
@@ -191,7 +193,8 @@ def train_classifier(
     for side in (p.stage2_side, p.stage1_side):
         accuracy, score = shapes_accuracy(classifier, test, side=side, seed=seed)
         report[f"test_accuracy_{side}px"] = accuracy
-        report[f"real_score_{side}px"] = score
+        report[f"real_score_{side}px"] = dataclasses.asdict(score)  # the ceiling, JSON-ready
+    report["score_max"] = NUM_CLASSES
     return report
 
 
