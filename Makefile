@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(PY) -m stackgan_lite demo
 
 test: $(STAMP) lint
-	$(PY) -m pytest -n 2 --dist loadfile
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

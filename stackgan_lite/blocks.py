@@ -6,14 +6,18 @@ BatchNorm follows it; only the layers that emit an image or a logit carry a bias
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+from stackgan_lite.presets import Preset
+
 __all__ = [
     "ConditionalHead",
+    "Discriminator",
     "DiscriminatorOutput",
     "GeneratorOutput",
     "ResidualBlock",
@@ -21,7 +25,7 @@ __all__ = [
     "check_image",
     "conv3x3",
     "down_block",
-    "first_down",
+    "down_path",
     "init_weights",
     "num_halvings",
     "spectral_normalise",
@@ -64,12 +68,17 @@ def down_block(in_ch: int, out_ch: int) -> nn.Sequential:
     )
 
 
-def first_down(out_ch: int) -> nn.Sequential:
-    """A discriminator's first layer: 4×4 conv stride 2 from RGB, LeakyReLU, no BatchNorm."""
-    return nn.Sequential(
-        nn.Conv2d(3, out_ch, kernel_size=4, stride=2, padding=1, bias=False),
+def down_path(ndf: int, side: int) -> tuple[list[nn.Module], int]:
+    """A discriminator's image path from side × side RGB to 4 × 4, and its output channels:
+    4×4 conv stride 2 (3 → ndf) + LeakyReLU (no BatchNorm on the input layer), then down blocks
+    doubling the channels (ndf → 2ndf → …) once per halving."""
+    widths = [ndf * 2**k for k in range(num_halvings(side))]
+    layers = [
+        nn.Conv2d(3, ndf, kernel_size=4, stride=2, padding=1, bias=False),
         nn.LeakyReLU(0.2, inplace=True),
-    )
+        *(down_block(i, o) for i, o in itertools.pairwise(widths)),
+    ]
+    return layers, widths[-1]
 
 
 class ResidualBlock(nn.Module):
@@ -128,6 +137,40 @@ class UnconditionalHead(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         return self.logit(features).flatten()
+
+
+class Discriminator(nn.Module):
+    """A StackGAN discriminator: an image path down to [B, C, 4, 4], the matching-aware
+    conditional head and, optionally, the unconditional head. Stage-I and Stage-II differ only
+    in their image path (their subclasses build it)."""
+
+    def __init__(
+        self, preset: Preset, side: int, encode: nn.Module, channels: int, uncond: bool
+    ) -> None:
+        super().__init__()
+        self.preset, self.side = preset, side
+        self.encode = encode
+        self.cond_head = ConditionalHead(channels, preset.text_dim, preset.condition_dim)
+        self.uncond_head = UnconditionalHead(channels) if uncond else None
+        self.apply(init_weights)
+        if preset.spectral_norm:
+            spectral_normalise(self)
+
+    def features(self, image: Tensor) -> Tensor:
+        """The image path alone: [B, 3, side, side] → [B, C, 4, 4]."""
+        check_image(image, self.side, type(self).__name__)
+        return self.encode(image)
+
+    def forward(
+        self, image: Tensor, phi_t: Tensor, wrong_phi_t: Tensor | None = None
+    ) -> DiscriminatorOutput:
+        """Logits for (image, phi_t) (conditional, and unconditional where that head is on) and,
+        if given, the conditional logit for (image, wrong_phi_t): one pass through the image
+        path serves both texts, as the matching-aware loss scores real images with both."""
+        h = self.features(image)
+        uncond = self.uncond_head(h) if self.uncond_head is not None else None
+        wrong = self.cond_head(h, wrong_phi_t) if wrong_phi_t is not None else None
+        return DiscriminatorOutput(self.cond_head(h, phi_t), uncond, wrong)
 
 
 def num_halvings(side: int, to: int = 4) -> int:

@@ -98,7 +98,9 @@ def _cmd_train_text(args: argparse.Namespace) -> None:
     from stackgan_lite import text
 
     out = Path(args.out) if args.out else text.weights_path(args.preset)
-    metrics = text.train_text_encoder(args.preset, steps=args.steps, seed=args.seed, out_path=out)
+    metrics = text.train_text_encoder(
+        args.preset, steps=args.steps, seed=args.seed, out_path=out, progress=True
+    )
     shown = {k: v for k, v in metrics.items() if k != "loss"}
     print(f"text encoder written to {out}: {shown}")
 
@@ -112,19 +114,33 @@ def _cmd_train_classifier(args: argparse.Namespace) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from stackgan_lite.viz import save_grid, side_by_side
+    from stackgan_lite.demo import run_demo
 
-    torch.manual_seed(args.seed)
-    for name in presets.available():
-        print(summary(name), end="\n\n")
-    preset = presets.get("lite")
-    g1, g2 = Stage1Generator(preset).eval(), Stage2Generator(preset).eval()
-    with torch.no_grad():
-        phi_t = torch.randn(8, preset.text_dim)
-        image1 = g1(phi_t, torch.randn(8, preset.z_dim)).image
-        image2 = g2(image1, phi_t).image
-    path = save_grid(side_by_side(image1, image2), Path(args.out) / "untrained_lite.png", nrow=4)
-    print(f"sample grid of the untrained lite networks (Stage-I | Stage-II): {path}")
+    run_demo(Path(args.out), seed=args.seed)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    import json
+
+    from stackgan_lite import pretrained
+    from stackgan_lite.evaluate import evaluate_lite
+
+    models = pretrained.load(args.preset)
+    result = evaluate_lite(models.stage1, models.stage2, stage=args.stage, n=args.n, seed=args.seed)
+    if args.json:
+        print(json.dumps(result))
+        return
+    seen = result["caption_consistency"]["seen"]
+    held = result["caption_consistency"]["held_out"]
+    print(
+        f"Stage-{args.stage} · N={result['n']} · splits={result['splits']} · seed={result['seed']}\n"
+        f"classifier score {result['classifier_score']:.3f} ± {result['classifier_score_std']:.3f} "
+        f"(real images: {result['classifier_score_real']:.3f}; maximum "
+        f"{result['classifier_score_max']})\nFID {result['fid']:.3f}\n"
+        f"caption consistency, seen pairs: {seen}\ncaption consistency, held-out pairs: {held}\n"
+        f"R-precision {result['r_precision']:.3f} · diversity {result['diversity']:.3f} "
+        f"(real {result['diversity_real']:.3f})"
+    )
 
 
 def _preset_argument(parser: argparse.ArgumentParser) -> None:
@@ -198,8 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
     p.set_defaults(run=_cmd_train_classifier)
 
+    p = commands.add_parser("evaluate", help="score the shipped generators (lite preset)")
+    _preset_argument(p)
+    p.add_argument("--stage", type=int, choices=(1, 2), default=2)
+    p.add_argument("--n", type=int, default=1000, help="number of test captions / images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_cmd_evaluate)
+
     p = commands.add_parser("demo", help="the main job on the embedded dataset")
-    p.add_argument("--out", default="runs/demo", help="output directory")
+    p.add_argument("--out", default="runs/demo", help="output folder")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_cmd_demo)
     return parser

@@ -12,16 +12,12 @@ import torch
 from torch import Tensor, nn
 
 from stackgan_lite.blocks import (
-    ConditionalHead,
-    DiscriminatorOutput,
+    Discriminator,
     GeneratorOutput,
-    check_image,
     conv3x3,
-    down_block,
-    first_down,
+    down_path,
     init_weights,
     num_halvings,
-    spectral_normalise,
     up_block,
 )
 from stackgan_lite.conditioning import ConditioningAugmentation
@@ -63,37 +59,13 @@ class Stage1Generator(nn.Module):
         return GeneratorOutput(self.to_image(self.upsample(h)), mu, logvar)
 
 
-class Stage1Discriminator(nn.Module):
+class Stage1Discriminator(Discriminator):
     """(image [B, 3, s1, s1], phi_t [B, t]) → conditional logit [B].
 
-    4×4 conv stride 2 (3 → ndf) + LeakyReLU, then down blocks doubling the channels to 4×4,
-    then the matching-aware `ConditionalHead`.
+    4×4 conv stride 2 (3 → ndf) + LeakyReLU, then down blocks doubling the channels to 4×4
+    (8ndf for 64 px), then the matching-aware `ConditionalHead`.
     """
 
     def __init__(self, preset: Preset) -> None:
-        super().__init__()
-        self.preset = preset
-        n_down = num_halvings(preset.stage1_side)
-        widths = [preset.ndf * 2**k for k in range(n_down)]
-        self.encode = nn.Sequential(
-            first_down(widths[0]), *(down_block(i, o) for i, o in itertools.pairwise(widths))
-        )
-        self.cond_head = ConditionalHead(widths[-1], preset.text_dim, preset.condition_dim)
-        self.uncond_head = None
-        self.apply(init_weights)
-        if preset.spectral_norm:
-            spectral_normalise(self)
-
-    def features(self, image: Tensor) -> Tensor:
-        """The image path alone: [B, 3, s1, s1] → [B, C, 4, 4]."""
-        check_image(image, self.preset.stage1_side, "Stage1Discriminator")
-        return self.encode(image)
-
-    def forward(
-        self, image: Tensor, phi_t: Tensor, wrong_phi_t: Tensor | None = None
-    ) -> DiscriminatorOutput:
-        """Logits for (image, phi_t) and, if given, for (image, wrong_phi_t): the image is
-        encoded once for both, as the matching-aware loss needs real images with both texts."""
-        h = self.features(image)
-        wrong = self.cond_head(h, wrong_phi_t) if wrong_phi_t is not None else None
-        return DiscriminatorOutput(self.cond_head(h, phi_t), None, wrong)
+        layers, channels = down_path(preset.ndf, preset.stage1_side)
+        super().__init__(preset, preset.stage1_side, nn.Sequential(*layers), channels, False)

@@ -15,18 +15,13 @@ import torch
 from torch import Tensor, nn
 
 from stackgan_lite.blocks import (
-    ConditionalHead,
-    DiscriminatorOutput,
+    Discriminator,
     GeneratorOutput,
     ResidualBlock,
-    UnconditionalHead,
     check_image,
     conv3x3,
-    down_block,
-    first_down,
+    down_path,
     init_weights,
-    num_halvings,
-    spectral_normalise,
     up_block,
 )
 from stackgan_lite.conditioning import ConditioningAugmentation
@@ -82,7 +77,7 @@ class Stage2Generator(nn.Module):
         return GeneratorOutput(self.to_image(self.upsample(h)), mu, logvar)
 
 
-class Stage2Discriminator(nn.Module):
+class Stage2Discriminator(Discriminator):
     """(image [B, 3, s2, s2], phi_t [B, t]) → conditional logit [B] (+ unconditional logit [B]).
 
     4×4 conv stride 2 (3 → ndf) + LeakyReLU, down blocks doubling the channels to 4×4
@@ -90,14 +85,9 @@ class Stage2Discriminator(nn.Module):
     """
 
     def __init__(self, preset: Preset) -> None:
-        super().__init__()
-        self.preset = preset
-        n_down = num_halvings(preset.stage2_side)
-        widths = [preset.ndf * 2**k for k in range(n_down)]
-        top = widths[-1]
-        self.encode = nn.Sequential(
-            first_down(widths[0]),
-            *(down_block(i, o) for i, o in itertools.pairwise(widths)),
+        layers, top = down_path(preset.ndf, preset.stage2_side)
+        encode = nn.Sequential(
+            *layers,
             conv3x3(top, top // 2),
             nn.BatchNorm2d(top // 2),
             nn.LeakyReLU(0.2, inplace=True),
@@ -105,23 +95,5 @@ class Stage2Discriminator(nn.Module):
             nn.BatchNorm2d(top // 4),
             nn.LeakyReLU(0.2, inplace=True),
         )
-        self.cond_head = ConditionalHead(top // 4, preset.text_dim, preset.condition_dim)
-        self.uncond_head = UnconditionalHead(top // 4) if preset.stage2_uncond_head else None
-        self.apply(init_weights)
-        if preset.spectral_norm:
-            spectral_normalise(self)
-
-    def features(self, image: Tensor) -> Tensor:
-        """The image path alone: [B, 3, s2, s2] → [B, C, 4, 4]."""
-        check_image(image, self.preset.stage2_side, "Stage2Discriminator")
-        return self.encode(image)
-
-    def forward(
-        self, image: Tensor, phi_t: Tensor, wrong_phi_t: Tensor | None = None
-    ) -> DiscriminatorOutput:
-        """Conditional and unconditional logits for (image, phi_t) and, if given, the
-        conditional logit for (image, wrong_phi_t), sharing one pass through the image path."""
-        h = self.features(image)
-        uncond = self.uncond_head(h) if self.uncond_head is not None else None
-        wrong = self.cond_head(h, wrong_phi_t) if wrong_phi_t is not None else None
-        return DiscriminatorOutput(self.cond_head(h, phi_t), uncond, wrong)
+        uncond = preset.stage2_uncond_head
+        super().__init__(preset, preset.stage2_side, encode, top // 4, uncond)

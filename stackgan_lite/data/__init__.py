@@ -11,6 +11,7 @@ import os
 
 from torch.utils.data import Dataset
 
+from stackgan_lite import runtime
 from stackgan_lite.presets import Preset
 
 __all__ = ["build_dataset"]
@@ -27,11 +28,12 @@ def build_dataset(
     """The preset's dataset: the embedded shapes for `lite`, CUB / Oxford-102 read from `root`.
 
     For CUB / Oxford-102, `stage2=False` skips decoding the Stage-II side (Stage-I training) and
-    `cache=True` reads cropped, resized images from a uint8 cache under data/cache/."""
+    `cache=True` reads cropped, resized images from a uint8 cache under data/cache/. In fast
+    mode (STACKGAN_LITE_FAST=1) the embedded set has 1,024 images instead of its default size."""
     if preset.dataset == "shapes":
         from stackgan_lite.data.shapes import ShapesDataset
 
-        return ShapesDataset(preset, split)
+        return ShapesDataset(preset, split, size=1024 if runtime.fast_mode() else None)
     from stackgan_lite.data.legacy import DataNotFoundError
 
     if root is None:
