@@ -9,6 +9,11 @@ Both sides pay for the classifier's forward passes (batched, eval mode, no autog
 their final computation: ours in float64 numpy / scipy (rel_entr, np.cov, sqrtm), torchmetrics'
 in torch (float64 covariance sums, eigvals). The figure is the median of `--repeats` runs;
 torchmetrics is a dev-only dependency and is imported here only.
+
+Measured on the shared 2-core CPU (torch 2.14, scipy 1.17, --repeats 5 --fid-dim 2048):
+IS 702 vs 693 images/s, FID 629 vs 600 images/s (stackgan_lite vs torchmetrics): the same
+within noise, since both are the classifier's forward passes. FID's final step on 2048-d
+Inception features: scipy's sqrtm 17.6 s, torchmetrics' eigvals 5.4 s, once per evaluation.
 """
 
 from __future__ import annotations
