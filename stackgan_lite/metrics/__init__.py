@@ -7,6 +7,7 @@
 
 The IS computed with a classifier other than ImageNet's Inception-v3 is called a
 "classifier score" here, and is never comparable with published Inception Scores.
+R-precision needs the joint text-image embedding, so it lives beside it: `text.r_precision`.
 """
 
 from stackgan_lite.metrics.evaluation import (

@@ -226,7 +226,8 @@ def evaluate_generator(
 
     `generate(embeddings [B, t], z [B, z_dim]) -> images [B, 3, s, s]` in [-1, 1]; for example
     `lambda e, z: g1(e, z).image` for Stage-I, `lambda e, z: g2(g1(e, z).image, e).image` for
-    Stage-II, with `models=(g1, g2)` so that both run in eval mode.
+    Stage-II, with `models=(g1, g2)` so that both run in eval mode. The generators must be on
+    the classifier's device; the embeddings are moved there batch by batch.
 
     - score: IS with the classifier (named by its `score_name`), the rows shuffled with
       `seed` first, since `embeddings` are often ordered by class;
