@@ -13,6 +13,7 @@ from stackgan_lite.train import (
     CheckpointError,
     NonFiniteLossError,
     RunOptions,
+    _ema_with_warmup,
     load_checkpoint,
     train,
 )
@@ -148,3 +149,16 @@ def test_time_limit_stops_early_with_a_final_checkpoint(tmp_path):
     result = train(TINY, options, TinyDataset())
     assert load_checkpoint(result.checkpoint, TINY)["step"] == 1
     assert [json.loads(x)["step"] for x in result.log.read_text().splitlines()] == [1]
+
+
+def test_ema_warm_up_forgets_the_initialisation_then_settles_at_the_preset_decay():
+    update = _ema_with_warmup(0.999)
+    average = [torch.zeros(2, dtype=torch.float64)]
+    left = 1.0  # the share of the initial value still in the average
+    for t in range(1, 301):
+        update(average, [torch.ones(2, dtype=torch.float64)], torch.tensor(t))
+        left *= min(0.999, (1 + t) / (10 + t))
+    assert torch.allclose(average[0], torch.full((2,), 1 - left, dtype=torch.float64))
+    assert left < 1e-6  # a constant 0.999 would still hold 0.999**300 = 74 %
+    update(average, [torch.zeros(2, dtype=torch.float64)], torch.tensor(10_000))
+    assert torch.allclose(average[0], torch.full((2,), 0.999 * (1 - left), dtype=torch.float64))
