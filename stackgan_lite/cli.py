@@ -81,15 +81,32 @@ def _cmd_train(args: argparse.Namespace) -> None:
     print(f"checkpoint: {result.checkpoint}\nlog: {result.log}")
 
 
+def _generators(args: argparse.Namespace):
+    """The shipped generators of --preset, or those of the --stage1 / --stage2 files."""
+    from stackgan_lite import pretrained
+
+    if args.stage1 is None:
+        if args.stage2 is not None:
+            raise ValueError("--stage2 needs the Stage-I file it was trained on: add --stage1")
+        models = pretrained.load(args.preset)
+        return models.stage1, models.stage2
+    preset = presets.get(args.preset)
+    g1 = pretrained.load_generator(preset, Path(args.stage1), 1)
+    g2 = None if args.stage2 is None else pretrained.load_generator(preset, Path(args.stage2), 2)
+    return g1, g2
+
+
 def _cmd_sample(args: argparse.Namespace) -> None:
-    from stackgan_lite import pretrained, text
+    from stackgan_lite import text
     from stackgan_lite.viz import generate, save_grid, side_by_side
 
-    models = pretrained.load(args.preset)
+    g1, g2 = _generators(args)
+    if g2 is None:
+        raise ValueError("sample draws Stage-I beside Stage-II: add --stage2 CHECKPOINT")
     torch.manual_seed(args.seed)
-    phi_t = text.embed([args.caption] * args.n, models.preset)
-    z = torch.randn(args.n, models.preset.z_dim)
-    image1, image2 = generate(models.stage2, models.stage1, phi_t, z)
+    phi_t = text.embed([args.caption] * args.n, g1.preset)
+    z = torch.randn(args.n, g1.preset.z_dim)
+    image1, image2 = generate(g2, g1, phi_t, z)
     path = save_grid(side_by_side(image1, image2), args.out, nrow=min(8, 2 * args.n))
     print(f"{args.n} samples of {args.caption!r} (Stage-I | Stage-II pairs): {path}")
 
@@ -113,6 +130,15 @@ def _cmd_train_classifier(args: argparse.Namespace) -> None:
     print(f"classifier written to {out}: {metrics}")
 
 
+def _cmd_export(args: argparse.Namespace) -> None:
+    from stackgan_lite import pretrained
+
+    preset = presets.get(args.preset)
+    out = Path(args.out) if args.out else None
+    path = pretrained.export(preset, Path(args.checkpoint), args.stage, out)
+    print(f"Stage-{args.stage} generator of {args.checkpoint} written to {path}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from stackgan_lite.demo import run_demo
 
@@ -122,11 +148,17 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     import json
 
-    from stackgan_lite import pretrained
     from stackgan_lite.evaluate import evaluate_lite
 
-    models = pretrained.load(args.preset)
-    result = evaluate_lite(models.stage1, models.stage2, stage=args.stage, n=args.n, seed=args.seed)
+    if args.preset != "lite":
+        raise ValueError(
+            f"evaluate scores the embedded dataset (preset lite); for {args.preset!r} use "
+            "stackgan_lite.metrics.evaluate_generator with the paper's Inception-v3 weights"
+        )
+    g1, g2 = _generators(args)
+    if args.stage == 2 and g2 is None:
+        raise ValueError("--stage 2 needs --stage2 CHECKPOINT as well as --stage1")
+    result = evaluate_lite(g1, g2, stage=args.stage, n=args.n, seed=args.seed)
     if args.json:
         print(json.dumps(result))
         return
@@ -147,6 +179,15 @@ def _preset_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset", default="lite", help=f"one of: {', '.join(presets.available())}"
     )
+
+
+def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    for stage in (1, 2):
+        parser.add_argument(
+            f"--stage{stage}",
+            default=None,
+            help=f"Stage-{'I' * stage} checkpoint or exported weights (default: the shipped ones)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="PNG file to write")
+    _checkpoint_arguments(p)
     p.set_defaults(run=_cmd_sample)
 
     p = commands.add_parser("train-text", help="train the joint text-image embedding")
@@ -214,13 +256,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
     p.set_defaults(run=_cmd_train_classifier)
 
-    p = commands.add_parser("evaluate", help="score the shipped generators (lite preset)")
+    p = commands.add_parser("evaluate", help="score generators on the embedded dataset (lite)")
     _preset_argument(p)
     p.add_argument("--stage", type=int, choices=(1, 2), default=2)
     p.add_argument("--n", type=int, default=1000, help="number of test captions / images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _checkpoint_arguments(p)
     p.set_defaults(run=_cmd_evaluate)
+
+    p = commands.add_parser("export", help="slim a training checkpoint to its generator")
+    _preset_argument(p)
+    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument("--checkpoint", required=True, help="the run's checkpoint.pt")
+    p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
+    p.set_defaults(run=_cmd_export)
 
     p = commands.add_parser("demo", help="the main job on the embedded dataset")
     p.add_argument("--out", default="runs/demo", help="output folder")

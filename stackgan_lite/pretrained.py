@@ -18,7 +18,7 @@ from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.stage2 import Stage2Generator
 from stackgan_lite.train import load_checkpoint, save_checkpoint
 
-__all__ = ["WEIGHTS", "Pretrained", "export", "load", "weights_path"]
+__all__ = ["WEIGHTS", "Pretrained", "export", "load", "load_generator", "weights_path"]
 
 WEIGHTS = Path(__file__).parent / "weights"
 
@@ -33,22 +33,29 @@ def weights_path(name: str, stage: int) -> Path:
     return WEIGHTS / f"{name}_stage{stage}.pt"
 
 
+def load_generator(
+    preset: Preset, path: Path, stage: int, device: str | torch.device = "cpu"
+) -> Stage1Generator | Stage2Generator:
+    """The generator in a training checkpoint (its EMA copy when the run kept one) or in an
+    exported weights file, for `preset` and `stage`, in eval mode."""
+    state = load_checkpoint(path, preset, stage)
+    net = (Stage1Generator if stage == 1 else Stage2Generator)(preset)
+    net.load_state_dict(state.get("ema") or state["generator"])
+    return net.to(device).eval()
+
+
 def load(name: str = "lite", device: str | torch.device = "cpu") -> Pretrained:
     """The shipped Stage-I and Stage-II generators of preset `name`, in eval mode."""
     preset = presets.get(name)
-    nets = []
-    for stage, cls in ((1, Stage1Generator), (2, Stage2Generator)):
+    for stage in (1, 2):
         path = weights_path(name, stage)
         if not path.is_file():
             raise FileNotFoundError(
                 f"no shipped weights for preset {name!r} (looked for {path}); train them with "
                 f"`python -m stackgan_lite train --preset {name} --stage {stage}`"
             )
-        state = load_checkpoint(path, preset, stage)
-        net = cls(preset)
-        net.load_state_dict(state["generator"])
-        nets.append(net.to(device).eval())
-    return Pretrained(preset, *nets)
+    g1, g2 = (load_generator(preset, weights_path(name, s), s, device) for s in (1, 2))
+    return Pretrained(preset, g1, g2)
 
 
 def export(preset: Preset, checkpoint: Path, stage: int, out: Path | None = None) -> Path:
