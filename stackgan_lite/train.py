@@ -221,6 +221,9 @@ def _ema_with_warmup(decay: float):
 
     @torch.no_grad()
     def update(averaged: list[Tensor], current: list[Tensor], num_averaged: Tensor) -> None:
+        if not averaged[0].is_floating_point():  # BatchNorm's step counters: keep the latest
+            torch._foreach_copy_(averaged, current)
+            return
         beta = min(decay, (1 + float(num_averaged)) / (10 + float(num_averaged)))
         torch._foreach_lerp_(averaged, current, 1 - beta)
 
