@@ -1,4 +1,5 @@
-"""Where and how a run executes: device choice, seeding, thread count, and the CI fast mode.
+"""Where and how a run executes: device choice, seeding, thread count, eval mode, and the CI
+fast mode.
 
 `STACKGAN_LITE_FAST=1` shrinks every run (training steps, sample counts) so tests, CI and the
 notebooks' checks finish in minutes; results then are smoke tests, not measurements.
@@ -9,11 +10,22 @@ from __future__ import annotations
 import os
 import platform
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
+from torch import nn
 
-__all__ = ["FAST_ENV", "describe", "fast_mode", "pick_device", "scaled", "seed_everything"]
+__all__ = [
+    "FAST_ENV",
+    "describe",
+    "eval_mode",
+    "fast_mode",
+    "pick_device",
+    "scaled",
+    "seed_everything",
+]
 
 FAST_ENV = "STACKGAN_LITE_FAST"
 
@@ -44,6 +56,26 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (seeds the legacy global that user code may still call)
     torch.manual_seed(seed)
+
+
+@contextmanager
+def eval_mode(*modules: nn.Module | None) -> Iterator[None]:
+    """Put `modules` in eval mode (None entries are skipped); afterwards give every submodule
+    back its own previous mode. BatchNorm must use its running statistics when sampling and
+    evaluating.
+
+    Restoring per submodule, not just the top-level flag, keeps a deliberately frozen part
+    (e.g. a Stage-I generator kept in eval mode inside Stage-II training) as it was.
+    """
+    modules_ = [m for m in modules if m is not None]
+    previous = [(m, m.training) for module in modules_ for m in module.modules()]
+    try:
+        for module in modules_:
+            module.eval()
+        yield
+    finally:
+        for m, training in previous:
+            m.training = training
 
 
 def describe(device: torch.device) -> str:

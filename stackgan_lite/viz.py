@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -12,22 +10,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.utils import make_grid, save_image
 
-__all__ = ["eval_mode", "generate", "plot_losses", "sample_grid", "save_grid", "side_by_side"]
+from stackgan_lite.runtime import eval_mode
 
-
-@contextlib.contextmanager
-def eval_mode(*modules: nn.Module | None) -> Iterator[None]:
-    """Modules in eval mode inside the `with` block, their previous modes restored after
-    (BatchNorm must use its running statistics when sampling and evaluating)."""
-    modules_ = [m for m in modules if m is not None]
-    modes = [m.training for m in modules_]
-    for m in modules_:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, mode in zip(modules_, modes, strict=True):
-            m.train(mode)
+__all__ = ["generate", "plot_losses", "sample_grid", "save_grid", "side_by_side"]
 
 
 @torch.no_grad()

@@ -253,6 +253,16 @@ def test_eval_mode_restores_each_submodule():
     assert net.training and net[0].training and not net[1].training
 
 
+def test_eval_mode_skips_none_and_is_the_one_viz_uses():
+    from stackgan_lite import runtime, viz
+
+    net = nn.BatchNorm1d(2).train()
+    with eval_mode(None, net, None):
+        assert not net.training
+    assert net.training
+    assert viz.eval_mode is eval_mode is runtime.eval_mode
+
+
 def test_classify_runs_in_eval_mode_and_restores_train_mode():
     classifier = GreyLevelClassifier().train()
     images = LEVELS[torch.arange(40) % K][:, None, None, None].expand(-1, 3, 8, 8)

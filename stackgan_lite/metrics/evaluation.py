@@ -27,6 +27,7 @@ from stackgan_lite.metrics.scores import (
     frechet_distance,
     inception_score,
 )
+from stackgan_lite.runtime import eval_mode  # re-exported: part of the metrics API
 
 __all__ = [
     "ClassifierOutput",
@@ -76,23 +77,6 @@ class GeneratorEvaluation:
     score: Score
     fid: float | None  # against the real statistics passed in, else None
     consistency: dict[str, float] | None  # per attribute and "all", when labels were passed
-
-
-@contextmanager
-def eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Put `modules` in eval mode; afterwards give every submodule back its own previous mode.
-
-    Restoring per submodule, not just the top-level flag, keeps a deliberately frozen part
-    (e.g. a Stage-I generator kept in eval mode inside Stage-II training) as it was.
-    """
-    previous = [(m, m.training) for module in modules for m in module.modules()]
-    try:
-        for module in modules:
-            module.eval()
-        yield
-    finally:
-        for m, training in previous:
-            m.training = training
 
 
 def resize(images: Tensor, side: int) -> Tensor:
