@@ -1,5 +1,5 @@
-"""Where and how a run executes: device choice, seeding, thread count, eval mode, and the CI
-fast mode.
+"""Where and how a run executes: device choice, seeding, thread count, eval mode, safe saving
+and loading of torch files, and the CI fast mode.
 
 `STACKGAN_LITE_FAST=1` shrinks every run (training steps, sample counts) so tests, CI and the
 notebooks' checks finish in minutes; results then are smoke tests, not measurements.
@@ -12,6 +12,8 @@ import platform
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,7 +24,9 @@ __all__ = [
     "describe",
     "eval_mode",
     "fast_mode",
+    "load_torch_file",
     "pick_device",
+    "save_torch_file",
     "scaled",
     "seed_everything",
 ]
@@ -76,6 +80,25 @@ def eval_mode(*modules: nn.Module | None) -> Iterator[None]:
     finally:
         for m, training in previous:
             m.training = training
+
+
+def save_torch_file(path: str | os.PathLike[str], obj: Any) -> None:
+    """`torch.save` atomically: to a temporary file in the same folder, then a rename, so a run
+    killed at any moment leaves either the previous file or the new one, never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_torch_file(path: str | os.PathLike[str]) -> Any:
+    """`torch.load` onto the CPU with `weights_only=True`: tensors and plain containers only,
+    never code (a checkpoint from elsewhere cannot run anything)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def describe(device: torch.device) -> str:

@@ -56,7 +56,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from stackgan_lite import presets
+from stackgan_lite import presets, runtime
 from stackgan_lite.data.shapes import ShapesDataset, is_held_out
 from stackgan_lite.presets import Preset
 
@@ -420,8 +420,6 @@ def save_text_encoder(
     model: JointEmbedding, path: str | os.PathLike, preset: Preset, metrics: dict
 ) -> None:
     """Write the weights, vocabulary and metrics to a temporary file, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": _FORMAT_VERSION,
         "preset": preset.name,
@@ -432,9 +430,7 @@ def save_text_encoder(
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "metrics": {k: v for k, v in metrics.items() if k != "loss"},
     }
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    runtime.save_torch_file(path, payload)
 
 
 def load_text_encoder(
@@ -449,7 +445,7 @@ def load_text_encoder(
             f"`python -m stackgan_lite train-text --preset {preset.name}` (or "
             f"stackgan_lite.text.train_text_encoder({preset.name!r}, out_path=...))"
         )
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = runtime.load_torch_file(path)
     if payload.get("format") != _FORMAT_VERSION or payload["text_dim"] != preset.text_dim:
         raise ValueError(
             f"{path} holds a text encoder for text_dim={payload.get('text_dim')} "

@@ -283,16 +283,9 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple | list) else value
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename, so a run killed at
-    any moment leaves either the previous checkpoint or the new one, never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+# Written to a temporary file in the same folder, then renamed (DESIGN §8): a run killed at any
+# moment leaves either the previous checkpoint or the new one, never half a file.
+save_checkpoint = runtime.save_torch_file
 
 
 def load_checkpoint(path: Path, preset: Preset, stage: int | None = None) -> dict[str, Any]:
@@ -301,7 +294,7 @@ def load_checkpoint(path: Path, preset: Preset, stage: int | None = None) -> dic
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train that stage first or pass its path")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = runtime.load_torch_file(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(
             f"{path} is not a stackgan_lite checkpoint (format {CHECKPOINT_FORMAT})"

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.models import inception_v3
 from torchvision.models.feature_extraction import create_feature_extractor
 
+from stackgan_lite import runtime
 from stackgan_lite.metrics.evaluation import ClassifierOutput, eval_mode, resize
 
 __all__ = ["InceptionClassifier", "finetune_inception", "load_inception"]
@@ -65,7 +66,7 @@ def _torchvision_state(path: str | os.PathLike) -> dict[str, Tensor]:
             "(nothing is downloaded)"
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = runtime.load_torch_file(path)
     except Exception as error:
         raise ValueError(f"{path} is not a torch state dict file: {error}") from None
     if not isinstance(state, dict):
@@ -181,11 +182,7 @@ def finetune_inception(
             loss_sum += loss.item() * len(labels)
             correct += (logits.argmax(1) == labels).sum().item()
             seen += len(labels)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    torch.save(classifier.net.state_dict(), tmp)
-    tmp.replace(out_path)
+    runtime.save_torch_file(out_path, classifier.net.state_dict())
     report = {"train_loss": loss_sum / seen, "train_accuracy": correct / seen}
     if val_dataset is not None:
         val = DataLoader(val_dataset, batch_size=batch_size, collate_fn=_collate)

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from stackgan_lite import presets
+from stackgan_lite import presets, runtime
 from stackgan_lite.data.shapes import ATTRIBUTES, NUM_CLASSES, ShapesDataset
 from stackgan_lite.metrics.evaluation import ClassifierOutput, Score, classify, resize
 
@@ -180,14 +180,10 @@ def train_classifier(
         optimizer.step()
         schedule.step()
 
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
     state = {k: v.cpu() for k, v in classifier.state_dict().items()}
-    torch.save(
-        {"state_dict": state, "attributes": {k: list(v) for k, v in ATTRIBUTES.items()}}, tmp
+    runtime.save_torch_file(
+        out_path, {"state_dict": state, "attributes": {k: list(v) for k, v in ATTRIBUTES.items()}}
     )
-    tmp.replace(out_path)
 
     report: dict = {"preset": preset, "steps": steps, "seed": seed, "train_size": train_size}
     for side in (p.stage2_side, p.stage1_side):
@@ -212,7 +208,7 @@ def load_classifier(
     retrain = "retrain it with python -m stackgan_lite train-classifier"
     if not path.is_file():
         raise FileNotFoundError(f"no classifier weights at {path}; {retrain}")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = runtime.load_torch_file(path)
     if saved.get("attributes") != {k: list(v) for k, v in ATTRIBUTES.items()}:
         raise ValueError(f"{path} was trained on different dataset attributes; {retrain}")
     classifier = ShapesClassifier()
