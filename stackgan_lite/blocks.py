@@ -13,6 +13,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from stackgan_lite.conditioning import check_text_embedding
 from stackgan_lite.presets import Preset
 
 __all__ = [
@@ -119,11 +120,7 @@ class ConditionalHead(nn.Module):
         self.logit = nn.Conv2d(channels, 1, kernel_size=4, stride=4)
 
     def forward(self, features: Tensor, phi_t: Tensor) -> Tensor:
-        if phi_t.ndim != 2 or phi_t.shape[1] != self.text_dim:
-            raise ValueError(
-                f"expected a text embedding phi_t of shape [batch, {self.text_dim}], "
-                f"got {list(phi_t.shape)}"
-            )
+        check_text_embedding(phi_t, self.text_dim)
         c = self.text(phi_t)[:, :, None, None].expand(-1, -1, *features.shape[2:])
         return self.logit(self.joint(torch.cat([features, c], dim=1))).flatten()
 

@@ -190,6 +190,14 @@ def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _weights_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """train-text and train-classifier: the preset, steps, seed and where the weights go."""
+    _preset_argument(parser)
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="weights file (default: the shipped one)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stackgan_lite", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -243,17 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_sample)
 
     p = commands.add_parser("train-text", help="train the joint text-image embedding")
-    _preset_argument(p)
-    p.add_argument("--steps", type=int, default=1500)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
+    _weights_training_arguments(p)
     p.set_defaults(run=_cmd_train_text)
 
     p = commands.add_parser("train-classifier", help="train the evaluation classifier (lite)")
-    _preset_argument(p)
-    p.add_argument("--steps", type=int, default=1500)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
+    _weights_training_arguments(p)
     p.set_defaults(run=_cmd_train_classifier)
 
     p = commands.add_parser("evaluate", help="score generators on the embedded dataset (lite)")

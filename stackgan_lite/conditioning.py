@@ -22,7 +22,16 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Conditioning", "ConditioningAugmentation", "kl_divergence"]
+__all__ = ["Conditioning", "ConditioningAugmentation", "check_text_embedding", "kl_divergence"]
+
+
+def check_text_embedding(phi_t: Tensor, text_dim: int) -> None:
+    """Fail early, naming the shapes, when phi_t is not [batch, text_dim]."""
+    if phi_t.ndim != 2 or phi_t.shape[1] != text_dim:
+        raise ValueError(
+            f"expected a text embedding phi_t of shape [batch, {text_dim}], "
+            f"got {list(phi_t.shape)}; check the preset's text_dim and the text encoder"
+        )
 
 
 class Conditioning(NamedTuple):
@@ -43,11 +52,7 @@ class ConditioningAugmentation(nn.Module):
 
     def forward(self, phi_t: Tensor, epsilon: Tensor | None = None) -> Conditioning:
         """Reparameterised sample; pass `epsilon` [B, c] to fix the noise (sliders, tests)."""
-        if phi_t.ndim != 2 or phi_t.shape[1] != self.text_dim:
-            raise ValueError(
-                f"expected a text embedding phi_t of shape [batch, {self.text_dim}], "
-                f"got {list(phi_t.shape)}; check the preset's text_dim and the text encoder"
-            )
+        check_text_embedding(phi_t, self.text_dim)
         h = self.fc(phi_t)
         if self.relu:
             h = torch.relu(h)

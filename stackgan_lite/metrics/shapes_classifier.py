@@ -46,6 +46,17 @@ WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "classifier_lite.
 CLASS_ATTRIBUTES = ("shape", "colour")  # the class is their pair, ordered as class_index
 
 
+def _shapes_preset(name: str) -> presets.Preset:
+    """The preset `name`, refused unless it is scored on the embedded shapes dataset."""
+    p = presets.get(name)
+    if p.dataset != "shapes":
+        raise ValueError(
+            f"the {name} preset is scored with an Inception-v3 fine-tuned on its classes: "
+            "use stackgan_lite.metrics.load_inception(path, num_classes)"
+        )
+    return p
+
+
 def _down(in_ch: int, out_ch: int) -> nn.Sequential:
     """4×4 conv, stride 2, + BatchNorm + ReLU: half the side. Each window spans one period of
     the 4-px pattern, so the first layer can already see it."""
@@ -150,11 +161,7 @@ def train_classifier(
     held-out accuracy per attribute and the real-image classifier score (the ceiling) at both
     sides, beside its maximum K.
     """
-    p = presets.get(preset)
-    if p.dataset != "shapes":
-        raise ValueError(
-            f"the {preset} preset is scored with Inception-v3: see stackgan_lite.metrics.load_inception"
-        )
+    p = _shapes_preset(preset)
     torch.manual_seed(seed)
     device = torch.device(device)
     train = ShapesDataset(p, "all", size=train_size, seed=seed, with_embedding=False)
@@ -198,12 +205,7 @@ def load_classifier(
     preset: str = "lite", path: str | os.PathLike | None = None
 ) -> ShapesClassifier:
     """The shipped (or the given) shapes classifier, in eval mode, on the CPU."""
-    p = presets.get(preset)
-    if p.dataset != "shapes":
-        raise ValueError(
-            f"the {preset} preset is scored with an Inception-v3 fine-tuned on its classes: "
-            "use stackgan_lite.metrics.load_inception(path, num_classes)"
-        )
+    _shapes_preset(preset)
     path = Path(path) if path is not None else WEIGHTS
     retrain = "retrain it with python -m stackgan_lite train-classifier"
     if not path.is_file():
