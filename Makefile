@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format lab bench clean
+.PHONY: demo test lint format lab notebooks bench clean
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml requirements/lock.txt
 demo: $(STAMP)
 	$(PY) -m stackgan_lite demo
 
+# The notebooks run under nbval in fast mode; only the cells marked # NBVAL_CHECK_OUTPUT are
+# compared with their committed outputs (after notebooks/sanitize.cfg). A separate pytest run,
+# so the unit tests (testpaths = tests) never collect a notebook.
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+
 test: $(STAMP) lint
 	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
+	STACKGAN_LITE_FAST=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile $(NBVAL) notebooks/
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -28,6 +34,14 @@ format: $(STAMP)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
+
+# Re-run every notebook top to bottom in full mode, outputs saved in place (commit them: they
+# are what GitHub shows).
+notebooks: $(STAMP)
+	for nb in notebooks/[0-9][0-9]_*.ipynb; do \
+		$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_step.py --preset lite --stage 1
