@@ -11,9 +11,10 @@ from PIL import Image
 from torch.nn.functional import avg_pool2d
 from torch.utils.data import DataLoader
 
+from stackgan_lite.data import Sample
 from stackgan_lite.data.cub import CUBDataset
 from stackgan_lite.data.flowers import FlowersDataset
-from stackgan_lite.data.legacy import DataNotFoundError, DatasetError, Sample, box_crop
+from stackgan_lite.data.legacy import DataNotFoundError, DatasetError, box_crop
 from stackgan_lite.data.miniature import write_miniature_cub, write_miniature_flowers
 from stackgan_lite.data.pickles import UnsafePickleError
 

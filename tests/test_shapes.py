@@ -6,7 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from stackgan_lite import presets
-from stackgan_lite.data import shapes
+from stackgan_lite.data import Sample, shapes
 from stackgan_lite.data.shapes import (
     ATTRIBUTES,
     HELD_OUT,
@@ -146,6 +146,7 @@ def test_default_collate_and_embeddings_follow_the_caption():
 
     data = dataset(size=12, embed_fn=fake_embed)
     batch = next(iter(DataLoader(data, batch_size=4)))
+    assert isinstance(data[0], Sample) and isinstance(batch, Sample)  # the type every dataset uses
     assert batch.image1.shape == (4, 3, 16, 16) and batch.image2.shape == (4, 3, 64, 64)
     assert batch.labels.shape == (4, 6) and batch.labels.dtype == torch.int64
     assert len(batch.caption) == 4 and all(isinstance(c, str) for c in batch.caption)

@@ -1,20 +1,32 @@
 """Datasets: the embedded shapes set, CUB-200-2011 and Oxford-102.
 
-Every dataset returns samples `(image1, image2, embedding, caption, labels)`: the image at the
-Stage-I and the Stage-II side in [-1, 1], the caption's embedding phi_t, the caption, and its
+Every dataset returns a `Sample` `(image1, image2, embedding, caption, labels)`: the image at
+the Stage-I and the Stage-II side in [-1, 1], the caption's embedding phi_t, the caption, and its
 labels (attribute ids for shapes, the class id for CUB / Oxford-102).
 """
 
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
+from torch import Tensor
 from torch.utils.data import Dataset
 
 from stackgan_lite import runtime
 from stackgan_lite.presets import Preset
 
-__all__ = ["build_dataset"]
+__all__ = ["Sample", "build_dataset"]
+
+
+class Sample(NamedTuple):
+    """One item of any dataset here; a DataLoader batch is a Sample of stacked fields."""
+
+    image1: Tensor  # [3, s1, s1] in [-1, 1]: the Stage-I side
+    image2: Tensor  # [3, s2, s2] in [-1, 1]: the same view at the Stage-II side ([0] if skipped)
+    embedding: Tensor  # [t] float32 phi_t of `caption` ([0] for shapes with_embedding=False)
+    caption: str  # the caption that `embedding` encodes
+    labels: Tensor  # shapes: [6] int64 attribute ids in ATTRIBUTES order; CUB / Oxford: [1] class
 
 
 def build_dataset(

@@ -32,7 +32,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ from torchvision.transforms.v2 import functional as F
 from tqdm.auto import tqdm
 
 from stackgan_lite import presets
+from stackgan_lite.data import Sample
 from stackgan_lite.data.pickles import UnsafePickleError, load_legacy_pickle
 from stackgan_lite.presets import Preset
 
@@ -54,7 +55,6 @@ __all__ = [
     "DataNotFoundError",
     "DatasetError",
     "LegacyTextImageDataset",
-    "Sample",
     "box_crop",
     "crop_flip",
     "load_side",
@@ -64,14 +64,6 @@ CAPTIONS_PER_IMAGE = 10
 CACHE_VERSION = 1  # bump whenever steps 1–2 change, so that no stale cache is read
 DEFAULT_CACHE_DIR = Path("data/cache")
 Box = tuple[float, float, float, float]  # x, y, width, height, as in CUB's bounding_boxes.txt
-
-
-class Sample(NamedTuple):
-    image1: Tensor  # [3, s1, s1] in [-1, 1]: the Stage-I resolution
-    image2: Tensor  # [3, s2, s2] in [-1, 1]: the same view for Stage-II ([0] if stage2=False)
-    embedding: Tensor  # [t] float32: one of the image's 10 char-CNN-RNN embeddings
-    caption: str  # the caption that this embedding encodes
-    labels: Tensor  # [1] int64: the class id, 0-based
 
 
 class DatasetError(ValueError):

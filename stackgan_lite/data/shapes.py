@@ -47,6 +47,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from stackgan_lite import presets
+from stackgan_lite.data import Sample
 from stackgan_lite.presets import Preset
 
 __all__ = [
@@ -59,7 +60,6 @@ __all__ = [
     "SYNONYMS",
     "Scenes",
     "ShapesDataset",
-    "ShapesSample",
     "area_downsample",
     "captions_for",
     "class_index",
@@ -378,14 +378,6 @@ def captions_for(labels: Sequence[int], key: str, count: int = CAPTIONS_PER_IMAG
 # --- the torch Dataset -------------------------------------------------------------------------
 
 
-class ShapesSample(NamedTuple):
-    image1: Tensor  # [3, s1, s1] in [-1, 1]: the Stage-I side
-    image2: Tensor  # [3, s2, s2] in [-1, 1]: the Stage-II side
-    embedding: Tensor  # [text_dim] phi_t of `caption`; [0] when built with with_embedding=False
-    caption: str
-    labels: Tensor  # [6] int64, in ATTRIBUTES order
-
-
 class ShapesDataset(Dataset):
     """The shapes set at a preset's two sides, one caption (and its embedding) per access.
 
@@ -452,10 +444,10 @@ class ShapesDataset(Dataset):
     def __len__(self) -> int:
         return len(self.captions)
 
-    def __getitem__(self, index: int) -> ShapesSample:
+    def __getitem__(self, index: int) -> Sample:
         j = int(self._choice[index])
         embedding = torch.empty(0) if self.embeddings is None else self.embeddings[index, j]
-        return ShapesSample(
+        return Sample(
             image1=_to_signed(self.images1[index]),
             image2=_to_signed(self.images2[index]),
             embedding=embedding,
