@@ -146,13 +146,15 @@ def train_step(
     labels: Tensor | None,
     preset: Preset,
     *,
+    contrast: Tensor | None = None,
     step: int = 0,
     amp: bool = False,
 ) -> dict[str, float]:
     """One iteration: G forward, D step, G step. Returns the logged scalars.
 
     `real` is the batch at this stage's side; `labels` (if known) keep the "wrong" captions from
-    describing the image they are paired with.
+    describing the image they are paired with; `contrast` [B, t] (if given) holds captions wrong
+    in one attribute only, used for a `preset.contrast_share` of the wrong pairs.
     """
     g, d = models.generator, models.discriminator
     batch = real.shape[0]
@@ -168,9 +170,12 @@ def train_step(
             fake, mu, logvar = g(stage1_image, phi_t)
 
     # D step: (real, t) → 1, (real, t_wrong) → 0, (fake, t) → 0
-    wrong = mismatched_indices(batch, labels).to(real.device)
+    wrong_phi_t = phi_t[mismatched_indices(batch, labels).to(real.device)]
+    if contrast is not None and preset.contrast_share > 0:
+        hard = torch.rand(batch, 1, device=real.device) < preset.contrast_share
+        wrong_phi_t = torch.where(hard, contrast, wrong_phi_t)
     with autocast:
-        out_real = d(real, phi_t, phi_t[wrong])
+        out_real = d(real, phi_t, wrong_phi_t)
         out_fake = d(fake.detach(), phi_t)
     loss_d = discriminator_loss(
         out_real.cond.float(),
@@ -271,11 +276,13 @@ def load_stage1_generator(preset: Preset, path: Path | None, device: torch.devic
 
 
 def _preset_mismatch(saved: dict[str, Any], preset: Preset) -> list[str]:
+    """The fields that differ; one a checkpoint predates counts as its default value."""
     current = dataclasses.asdict(preset)
+    saved = {f.name: f.default for f in dataclasses.fields(Preset)} | saved
     return [
-        f"{k}: {saved.get(k)!r} (checkpoint) vs {current[k]!r} (this run)"
+        f"{k}: {saved[k]!r} (checkpoint) vs {current[k]!r} (this run)"
         for k in current
-        if _plain(saved.get(k)) != _plain(current[k])
+        if _plain(saved[k]) != _plain(current[k])
     ]
 
 
@@ -312,8 +319,11 @@ def load_checkpoint(path: Path, preset: Preset, stage: int | None = None) -> dic
 
 def _broadcast_buffers(models: Models) -> None:
     """Make rank 0's BatchNorm statistics every rank's (DDP syncs them only at each forward's
-    start, so after the last forward each rank holds its own batch's)."""
-    for net in (models.generator, models.discriminator):
+    start, so after the last forward each rank holds its own batch's; the EMA averages them)."""
+    nets = [models.generator, models.discriminator]
+    if models.ema is not None:
+        nets.append(models.ema)
+    for net in nets:
         for buffer in _unwrap(net).buffers():
             dist.broadcast(buffer, src=0)
 
@@ -453,6 +463,12 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
         from stackgan_lite.data import build_dataset
 
         dataset = build_dataset(preset, "train")
+    if preset.contrast_share > 0 and getattr(dataset[0], "contrast", torch.empty(0)).numel() == 0:
+        raise ValueError(
+            f"preset {preset.name!r} has contrast_share={preset.contrast_share}, but the dataset "
+            "gives no contrast captions (only the embedded shapes set, built with "
+            "contrast=True, has them): use preset.replace(contrast_share=0.0)"
+        )
     steps_per_epoch = len(dataset) // (preset.batch_size * world)
     if steps_per_epoch == 0:
         raise ValueError(
@@ -508,8 +524,11 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
         if channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         phi_t = sample.embedding.to(device, non_blocking=True)
+        contrast = sample.contrast.to(device) if preset.contrast_share > 0 else None
         try:
-            scalars = train_step(models, real, phi_t, sample.labels, preset, step=step, amp=amp)
+            scalars = train_step(
+                models, real, phi_t, sample.labels, preset, contrast=contrast, step=step, amp=amp
+            )
         except NonFiniteLossError as error:
             kept = (
                 f"the last good checkpoint {checkpoint} is kept"

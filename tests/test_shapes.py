@@ -15,6 +15,7 @@ from stackgan_lite.data.shapes import (
     ShapesDataset,
     area_downsample,
     class_index,
+    contrast_labels,
     is_held_out,
     render,
     sample_scenes,
@@ -164,3 +165,37 @@ def test_set_epoch_draws_a_new_deterministic_caption():
     assert all(c in data.captions[i] for i, c in enumerate(epoch1))
     data.set_epoch(0)
     assert [data[i].caption for i in range(40)] == epoch0
+
+
+def test_contrast_labels_change_exactly_one_attribute_and_never_into_a_held_out_pair():
+    labels = sample_scenes(5000, "train").labels
+    wrong = contrast_labels(labels, "train")
+    changed = wrong != labels
+    assert (changed.sum(axis=1) == 1).all()
+    assert not is_held_out(wrong).any()
+    for k, values in enumerate(ATTRIBUTES.values()):  # every attribute, every value, in range
+        assert changed[:, k].mean() > 0.1, k
+        assert set(np.unique(wrong[:, k])) == set(range(len(values)))
+    assert (contrast_labels(labels[:100], "train") == wrong[:100]).all()  # row i: (seed, split, i)
+    test = sample_scenes(2000, "test").labels
+    assert is_held_out(contrast_labels(test, "test")).any()  # only training avoids them
+
+
+def test_contrast_captions_are_the_same_sentence_with_one_attribute_changed():
+    seen = []
+
+    def spy_embed(captions):
+        seen.append(list(captions))
+        return torch.arange(len(captions), dtype=torch.float32)[:, None]
+
+    data = dataset(size=30, embed_fn=spy_embed, contrast=True)
+    right, wrong = seen
+    assert len(right) == len(wrong) == 30 * 10
+    words = [set(a.split()) ^ set(b.split()) for a, b in zip(right, wrong, strict=True)]
+    assert all(0 < len(w) <= 6 for w in words)  # only the changed attribute's words differ
+    sample = data[3]
+    slot = int(sample.embedding.item())
+    assert sample.contrast.item() == slot  # the same caption slot, from the contrast list
+    assert right[slot] == sample.caption and wrong[slot] != sample.caption
+    with pytest.raises(ValueError, match="contrast=True needs the embeddings"):
+        ShapesDataset("lite", "train", 8, with_embedding=False, contrast=True)

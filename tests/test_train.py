@@ -106,6 +106,13 @@ def test_checkpoint_of_another_preset_is_refused(tmp_path):
         CheckpointError, match=r"differs from 'tiny' in: ngf: 8 \(checkpoint\) vs 16"
     ):
         train(other, RunOptions(out=tmp_path, steps=2, resume=True, threads=1), TinyDataset())
+    # a field added after the checkpoint was written counts as its default (0.0 here)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    del state["preset"]["contrast_share"]
+    torch.save(state, tmp_path / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match=r"contrast_share: 0.0 \(checkpoint\) vs 0.5"):
+        load_checkpoint(tmp_path / "checkpoint.pt", TINY)
+    assert load_checkpoint(tmp_path / "checkpoint.pt", TINY.replace(contrast_share=0.0))
 
 
 def test_non_finite_loss_stops_the_run_naming_step_and_term_and_keeps_the_checkpoint(tmp_path):
@@ -162,3 +169,14 @@ def test_ema_warm_up_forgets_the_initialisation_then_settles_at_the_preset_decay
     assert left < 1e-6  # a constant 0.999 would still hold 0.999**300 = 74 %
     update(average, [torch.zeros(2, dtype=torch.float64)], torch.tensor(10_000))
     assert torch.allclose(average[0], torch.full((2,), 0.999 * (1 - left), dtype=torch.float64))
+
+
+def test_contrast_captions_asked_of_a_dataset_without_them_is_a_clear_error(tmp_path):
+    class WithoutContrast(TinyDataset):
+        def __getitem__(self, i):
+            return super().__getitem__(i)._replace(contrast=torch.empty(0))
+
+    with pytest.raises(ValueError, match=r"contrast_share=0.5, but the dataset gives no contrast"):
+        train(TINY, RunOptions(out=tmp_path, steps=1, threads=1), WithoutContrast())
+    assert not (tmp_path / "checkpoint.pt").exists()
+    train(TINY.replace(contrast_share=0.0), RunOptions(out=tmp_path, steps=1), WithoutContrast())

@@ -6,12 +6,12 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 from torch.utils.data import Dataset
 
 from stackgan_lite import presets
+from stackgan_lite.data import Sample
 from stackgan_lite.train import RunOptions, train
 
 TINY = presets.get("lite").replace(
@@ -26,14 +26,6 @@ TINY = presets.get("lite").replace(
     lr_decay_epochs=1,
     epochs=2,
 )
-
-
-class Sample(NamedTuple):
-    image1: torch.Tensor
-    image2: torch.Tensor
-    embedding: torch.Tensor
-    caption: str
-    labels: torch.Tensor
 
 
 class TinyDataset(Dataset):
@@ -62,6 +54,7 @@ class TinyDataset(Dataset):
             embedding,
             f"caption {i}",
             torch.tensor([i % 3]),
+            torch.randn(TINY.text_dim, generator=g),
         )
 
 

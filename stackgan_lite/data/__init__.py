@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -27,6 +28,9 @@ class Sample(NamedTuple):
     embedding: Tensor  # [t] float32 phi_t of `caption` ([0] for shapes with_embedding=False)
     caption: str  # the caption that `embedding` encodes
     labels: Tensor  # shapes: [6] int64 attribute ids in ATTRIBUTES order; CUB / Oxford: [1] class
+    # [t] phi_t of the caption with one attribute changed (shapes built with contrast=True);
+    # [0] otherwise
+    contrast: Tensor = torch.empty(0)
 
 
 def build_dataset(
@@ -45,7 +49,8 @@ def build_dataset(
     if preset.dataset == "shapes":
         from stackgan_lite.data.shapes import ShapesDataset
 
-        return ShapesDataset(preset, split, size=1024 if runtime.fast_mode() else None)
+        size = 1024 if runtime.fast_mode() else None
+        return ShapesDataset(preset, split, size=size, contrast=preset.contrast_share > 0)
     from stackgan_lite.data.legacy import DataNotFoundError
 
     if root is None:

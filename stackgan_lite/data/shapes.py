@@ -176,6 +176,31 @@ def sample_scenes(n: int, split: str = "train", seed: int = 0) -> Scenes:
     )
 
 
+def contrast_labels(labels: np.ndarray, split: str = "train", seed: int = 0) -> np.ndarray:
+    """Each row of labels [N, 6] with exactly one attribute changed to another of its values.
+
+    The attribute and the new value are uniform, drawn from (seed, split, row) alone like the
+    scenes. In the train split a change never lands on a held-out (shape, colour) pair, so no
+    caption of those pairs is ever read in training, not even as a wrong one.
+    """
+    code = _split_code(split)
+    n = len(labels)
+    sizes = np.array([len(values) for values in ATTRIBUTES.values()])
+    which = np.random.default_rng([seed, code, 20]).integers(len(sizes), size=n)
+    step = np.random.default_rng([seed, code, 21]).random(size=n)
+    rows, k = np.arange(n), sizes[which]
+    out = np.array(labels, dtype=np.int64, copy=True)
+    out[rows, which] = (out[rows, which] + 1 + (step * (k - 1)).astype(np.int64)) % k
+    bad = is_held_out(out) if split == "train" else np.zeros(n, dtype=bool)
+    while bad.any():  # next value, skipping the original: at most two moves (a Latin square)
+        r, w = rows[bad], which[bad]
+        out[r, w] = (out[r, w] + 1) % sizes[w]
+        same = out[r, w] == labels[r, w]
+        out[r[same], w[same]] = (out[r[same], w[same]] + 1) % sizes[w[same]]
+        bad = is_held_out(out)
+    return out
+
+
 # --- rendering -------------------------------------------------------------------------------
 
 
@@ -388,6 +413,10 @@ class ShapesDataset(Dataset):
     Embeddings come from `embed_fn` (default: the shipped text encoder of the preset,
     `stackgan_lite.text.embed`), computed for all captions up front. Pass `with_embedding=False`
     to get samples without one (e.g. to train the text encoder itself).
+
+    `contrast=True` also embeds, for every caption, the same sentence describing the image
+    wrongly in exactly one attribute (`contrast_labels`): the hard "wrong" captions of the
+    preset's `contrast_share`.
     """
 
     def __init__(
@@ -399,6 +428,7 @@ class ShapesDataset(Dataset):
         *,
         with_embedding: bool = True,
         embed_fn: Callable[[list[str]], Tensor] | None = None,
+        contrast: bool = False,
     ) -> None:
         self.preset = presets.get(preset) if isinstance(preset, str) else preset
         self.split, self.seed = split, seed
@@ -407,12 +437,23 @@ class ShapesDataset(Dataset):
         self.scenes = sample_scenes(n, split, seed)
         self.labels = torch.from_numpy(self.scenes.labels)
         self.images1, self.images2 = self._render()
-        self.captions = [
-            captions_for(row, f"shapes/{seed}/{split}/{i}")
-            for i, row in enumerate(self.scenes.labels)
-        ]
-        self.embeddings = self._embed(embed_fn) if with_embedding else None
+        self.captions = self._captions(self.scenes.labels)
+        self.embeddings = self._embed(self.captions, embed_fn) if with_embedding else None
+        self.contrast = None
+        if contrast:
+            if not with_embedding:
+                raise ValueError("contrast=True needs the embeddings: drop with_embedding=False")
+            # the same key, so the same template and words: only the changed attribute reads
+            # differently
+            wrong = self._captions(contrast_labels(self.scenes.labels, split, seed))
+            self.contrast = self._embed(wrong, embed_fn)
         self.set_epoch(0)
+
+    def _captions(self, labels: np.ndarray) -> list[list[str]]:
+        return [
+            captions_for(row, f"shapes/{self.seed}/{self.split}/{i}")
+            for i, row in enumerate(labels)
+        ]
 
     def _render(self) -> tuple[Tensor, Tensor]:
         s1, s2 = self.preset.stage1_side, self.preset.stage2_side
@@ -426,15 +467,17 @@ class ShapesDataset(Dataset):
             images1[start : start + _CHUNK] = _to_uint8(area_downsample(image2, s2 // s1))
         return images1, images2
 
-    def _embed(self, embed_fn: Callable[[list[str]], Tensor] | None) -> Tensor:
+    def _embed(
+        self, captions: list[list[str]], embed_fn: Callable[[list[str]], Tensor] | None
+    ) -> Tensor:
         if embed_fn is None:
             from stackgan_lite import text  # text.py imports this module to train on it
 
             def embed_fn(captions: list[str]) -> Tensor:
                 return text.embed(captions, self.preset)
 
-        flat = [c for captions in self.captions for c in captions]
-        return embed_fn(flat).float().reshape(len(self.captions), CAPTIONS_PER_IMAGE, -1)
+        flat = [c for per_image in captions for c in per_image]
+        return embed_fn(flat).float().reshape(len(captions), CAPTIONS_PER_IMAGE, -1)
 
     def set_epoch(self, epoch: int) -> None:
         """Choose which caption each image returns this epoch (deterministic in seed, epoch)."""
@@ -453,6 +496,7 @@ class ShapesDataset(Dataset):
             embedding=embedding,
             caption=self.captions[index][j],
             labels=self.labels[index],
+            contrast=torch.empty(0) if self.contrast is None else self.contrast[index, j],
         )
 
 
