@@ -165,9 +165,11 @@ def render_panel(
     titles: Sequence[str] | None = None,
     ca: CASample | None = None,
     size: float = 1.8,
+    highlight: Sequence[int] = (),
 ) -> bytes:
     """A PNG of the images side by side (pixels drawn nearest-neighbour), and, given `ca`, a
-    plot of c_hat against mu ± sigma per condition dimension (first row of the batch)."""
+    plot of c_hat against mu ± sigma per condition dimension (first row of the batch), with the
+    `highlight` dimensions (those with a slider) shaded."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -188,9 +190,11 @@ def render_panel(
         ax = fig.add_subplot(grid[1, :])
         c_hat, mu, sigma = (t[0].detach().cpu() for t in ca)
         dims = torch.arange(len(mu))
+        for d in highlight:
+            ax.axvspan(d - 0.4, d + 0.4, color="gold", alpha=0.3, lw=0)
         ax.errorbar(dims, mu, yerr=sigma, fmt="o", ms=3, color="grey", label="mu ± sigma")
         ax.plot(dims, c_hat, "x", color="tab:red", label="c_hat")
-        ax.set_xlabel("condition dimension", fontsize=8)
+        ax.set_xlabel("condition dimension (shaded: a slider moves it)", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, loc="upper right", ncols=2)
     fig.tight_layout()
@@ -295,7 +299,7 @@ class SliderPanel:
             titles = ["Stage-I", "Stage-II"] * len(self.images)
         first = self.epsilon if self.epsilon.ndim == 1 else self.epsilon[0]
         self.ca = ca_sample(self.g1, phi_t, first) if self.show_ca else None
-        self.image.value = render_panel(images, titles, self.ca)
+        self.image.value = render_panel(images, titles, self.ca, highlight=self.epsilon_dims)
         self.status.value = f"<small>{caption}</small>"
         self.updates += 1
 
