@@ -36,6 +36,8 @@ class Stage2Generator(nn.Module):
     Encoder: 3×3 conv (3 → ngf) + ReLU, two 4×4 stride-2 convs + BN + ReLU (→ 4ngf at s1/4).
     Joint: c_hat replicated to s1/4 and concatenated, 3×3 conv (4ngf + c → 4ngf) + BN + ReLU.
     Then r residual blocks and four up blocks (4ngf → 2ngf → ngf → ngf/2 → ngf/4), 3×3 conv, tanh.
+    With `stage2_encoder_halvings = 1` the encoder has one stride-2 conv (ngf → 4ngf, to s1/2)
+    and the up path one block fewer (4ngf → ngf → ngf/2 → ngf/4).
     """
 
     def __init__(self, preset: Preset) -> None:
@@ -43,15 +45,19 @@ class Stage2Generator(nn.Module):
         self.preset = preset
         ngf = preset.ngf
         self.ca = ConditioningAugmentation(preset.text_dim, preset.condition_dim, preset.ca_relu)
+        halvings = preset.stage2_encoder_halvings
+        down = [ngf, *[2 * ngf, 4 * ngf][-halvings:]]
         self.encode = nn.Sequential(
             conv3x3(3, ngf),
             nn.ReLU(inplace=True),
-            nn.Conv2d(ngf, 2 * ngf, kernel_size=4, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(2 * ngf),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(2 * ngf, 4 * ngf, kernel_size=4, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(4 * ngf),
-            nn.ReLU(inplace=True),
+            *itertools.chain.from_iterable(
+                (
+                    nn.Conv2d(i, o, kernel_size=4, stride=2, padding=1, bias=False),
+                    nn.BatchNorm2d(o),
+                    nn.ReLU(inplace=True),
+                )
+                for i, o in itertools.pairwise(down)
+            ),
         )
         self.joint = nn.Sequential(
             conv3x3(4 * ngf + preset.condition_dim, 4 * ngf),
@@ -61,7 +67,8 @@ class Stage2Generator(nn.Module):
         self.residual = nn.Sequential(
             *(ResidualBlock(4 * ngf) for _ in range(preset.residual_blocks))
         )
-        widths = [4 * ngf, 2 * ngf, ngf, ngf // 2, ngf // 4]
+        # halvings + 2 doublings take s1 / 2**halvings to s2 = 4 s1
+        widths = [4 * ngf, *[2 * ngf, ngf, ngf // 2, ngf // 4][-(halvings + 2) :]]
         self.upsample = nn.Sequential(*(up_block(i, o) for i, o in itertools.pairwise(widths)))
         self.to_image = nn.Sequential(conv3x3(widths[-1], 3, bias=True), nn.Tanh())
         self.apply(init_weights)

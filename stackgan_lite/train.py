@@ -275,14 +275,18 @@ def load_stage1_generator(preset: Preset, path: Path | None, device: torch.devic
 # --------------------------------------------------------------------------- checkpoints
 
 
-def _preset_mismatch(saved: dict[str, Any], preset: Preset) -> list[str]:
+# Fields that shape only Stage-II's networks: a Stage-I checkpoint is valid whatever they are.
+STAGE2_FIELDS = ("residual_blocks", "stage2_encoder_halvings", "stage2_uncond_head")
+
+
+def _preset_mismatch(saved: dict[str, Any], preset: Preset, stage: int) -> list[str]:
     """The fields that differ; one a checkpoint predates counts as its default value."""
     current = dataclasses.asdict(preset)
     saved = {f.name: f.default for f in dataclasses.fields(Preset)} | saved
     return [
         f"{k}: {saved[k]!r} (checkpoint) vs {current[k]!r} (this run)"
         for k in current
-        if _plain(saved[k]) != _plain(current[k])
+        if _plain(saved[k]) != _plain(current[k]) and not (stage == 1 and k in STAGE2_FIELDS)
     ]
 
 
@@ -306,7 +310,7 @@ def load_checkpoint(path: Path, preset: Preset, stage: int | None = None) -> dic
         raise CheckpointError(
             f"{path} is not a stackgan_lite checkpoint (format {CHECKPOINT_FORMAT})"
         )
-    differences = _preset_mismatch(state["preset"], preset)
+    differences = _preset_mismatch(state["preset"], preset, state["stage"])
     if differences:
         raise CheckpointError(
             f"{path} was made for preset {state['preset'].get('name')!r}, which differs from "

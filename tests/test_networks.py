@@ -165,3 +165,17 @@ def test_discriminator_scores_wrong_texts_on_the_same_image_features():
             torch.testing.assert_close(both.wrong, d(image, wrong).cond)
             torch.testing.assert_close(both.cond, d(image, phi_t).cond)
         assert d(image, phi_t).wrong is None
+
+
+@pytest.mark.parametrize("halvings", [1, 2])
+def test_stage2_encoder_joins_the_text_on_a_grid_of_s1_over_2_to_the_halvings(halvings):
+    p = presets.get("lite").replace(stage2_encoder_halvings=halvings)
+    g = Stage2Generator(p).eval()
+    grid = p.stage1_side // 2**halvings
+    seen = []
+    g.joint.register_forward_hook(lambda m, args, out: seen.append(out.shape) and None)
+    out = g(torch.randn(2, 3, p.stage1_side, p.stage1_side), torch.randn(2, p.text_dim))
+    assert seen == [(2, 4 * p.ngf, grid, grid)]
+    assert out.image.shape == (2, 3, p.stage2_side, p.stage2_side)
+    with pytest.raises(ValueError, match="stage2_encoder_halvings must be 1 or 2, got 3"):
+        p.replace(stage2_encoder_halvings=3)

@@ -113,6 +113,9 @@ def test_checkpoint_of_another_preset_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match=r"contrast_share: 0.0 \(checkpoint\) vs 0.5"):
         load_checkpoint(tmp_path / "checkpoint.pt", TINY)
     assert load_checkpoint(tmp_path / "checkpoint.pt", TINY.replace(contrast_share=0.0))
+    # Stage-II's own sizes do not concern a Stage-I checkpoint (Stage-II loads it frozen)
+    stage2_only = TINY.replace(contrast_share=0.0, stage2_encoder_halvings=2, residual_blocks=3)
+    assert load_checkpoint(tmp_path / "checkpoint.pt", stage2_only, stage=1)["stage"] == 1
 
 
 def test_non_finite_loss_stops_the_run_naming_step_and_term_and_keeps_the_checkpoint(tmp_path):
