@@ -1,0 +1,156 @@
+"""The shipped lite generators: loading, export, the CLI around them, and a quick quality check."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from stackgan_lite import presets, pretrained
+from stackgan_lite.cli import main
+from stackgan_lite.evaluate import evaluate_lite
+from stackgan_lite.stage1 import Stage1Generator
+from stackgan_lite.train import (
+    CHECKPOINT_FORMAT,
+    CheckpointError,
+    RunOptions,
+    load_checkpoint,
+    save_checkpoint,
+    train,
+)
+from tests.tiny_run import TINY, TinyDataset
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return pretrained.load("lite")
+
+
+def test_shipped_generators_load_in_eval_mode_with_their_preset(shipped):
+    assert shipped.preset.name == "lite"
+    assert not shipped.stage1.training and not shipped.stage2.training
+    size = sum(pretrained.weights_path("lite", s).stat().st_size for s in (1, 2))
+    assert size < 20 * 2**20
+
+
+def test_missing_weights_say_how_to_train_them():
+    with pytest.raises(
+        FileNotFoundError, match=r"no shipped weights for preset 'cub'.*train --preset cub"
+    ):
+        pretrained.load("cub")
+
+
+def test_export_keeps_the_generator_and_checks_the_preset(tmp_path):
+    run = train(TINY, RunOptions(out=tmp_path / "run", steps=2, threads=1), TinyDataset())
+    path = pretrained.export(TINY, run.checkpoint, 1, tmp_path / "tiny_stage1.pt")
+    slim = load_checkpoint(path, TINY, 1)
+    full = load_checkpoint(run.checkpoint, TINY, 1)
+    assert slim.keys() == {"format", "preset", "stage", "step", "seed", "generator"}
+    assert TINY.ema_decay > 0  # so the export must keep the averaged generator, not the last one
+    for k, v in full["ema"].items():
+        assert torch.equal(slim["generator"][k], v)
+    with pytest.raises(CheckpointError, match="differs from 'tiny' in: z_dim"):
+        load_checkpoint(path, TINY.replace(z_dim=4), 1)
+
+
+def test_quick_quality_check_on_test_captions(shipped):
+    """300 samples, seed 1; floors a little under what the shipped weights measure (README:
+    "Shipped weights", 1,000 samples), so a broken loader, preset or classifier fails here.
+    Stage-II's pattern is at chance (25 %) and is not asserted: see the README."""
+    stage2 = evaluate_lite(shipped.stage1, shipped.stage2, stage=2, n=300, seed=1)
+    stage1 = evaluate_lite(shipped.stage1, shipped.stage2, stage=1, n=300, seed=1)
+    floors = {"shape": 0.7, "colour": 0.9, "size": 0.9, "position": 0.9, "background": 0.95}
+    for attribute, floor in floors.items():
+        assert stage1["caption_consistency"]["seen"][attribute] >= floor, attribute
+    assert stage1["caption_consistency"]["held_out"]["all"] >= 0.45  # measured 0.54
+    floors = {"shape": 0.5, "colour": 0.7, "size": 0.9, "position": 0.9, "background": 0.95}
+    for attribute, floor in floors.items():
+        assert stage2["caption_consistency"]["seen"][attribute] >= floor, attribute
+    assert stage2["classifier_score"] >= 0.55 * stage2["classifier_score_real"]  # measured 0.66
+    assert stage2["fid"] < 0.7 * stage1["fid"]  # Stage-II adds what 16 px cannot show
+    assert stage2["diversity"] > 0.1 * stage2["diversity_real"]  # z matters: no collapse
+
+
+def test_sample_command_writes_stage1_beside_stage2(tmp_path, capsys):
+    out = tmp_path / "red.png"
+    assert (
+        main(
+            ["sample", "--caption", "a big red circle with stripes", "--n", "4", "--out", str(out)]
+        )
+        == 0
+    )
+    assert "4 samples" in capsys.readouterr().out
+    width, height = Image.open(out).size
+    assert (width, height) == (8 * 64 + 9 * 2, 64 + 2 * 2)  # make_grid's 2-px padding
+
+
+def test_sample_refuses_an_empty_caption_in_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "stackgan_lite", "sample", "--caption", "  ", "--out", "x.png"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_and_sample_take_exported_checkpoints(tmp_path, capsys):
+    """A researcher's own run: `export` a checkpoint, then `evaluate --stage1 FILE`."""
+    lite = presets.get("lite")
+    checkpoint = tmp_path / "checkpoint.pt"
+    save_checkpoint(
+        checkpoint,
+        {
+            "format": CHECKPOINT_FORMAT,
+            "preset": dataclasses.asdict(lite),
+            "stage": 1,
+            "step": 7,
+            "seed": 0,
+            "generator": Stage1Generator(lite).state_dict(),
+        },
+    )
+    exported = tmp_path / "mine_stage1.pt"
+    argv = ["export", "--stage", "1", "--checkpoint", str(checkpoint), "--out", str(exported)]
+    assert main(argv) == 0
+    argv = ["evaluate", "--stage", "1", "--stage1", str(exported), "--n", "100", "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    for key in (
+        "classifier_score",
+        "classifier_score_std",
+        "classifier_score_real",
+        "caption_consistency",
+        "fid",
+        "r_precision",
+        "n",
+        "splits",
+        "seed",
+    ):
+        assert key in result, key
+    assert (result["n"], result["splits"], result["seed"]) == (100, 10, 0)
+    assert 1.0 <= result["classifier_score"] <= result["classifier_score_max"]
+    assert main(["evaluate", "--stage", "2", "--stage1", str(exported)]) == 2
+    assert "--stage 2 needs --stage2" in capsys.readouterr().err
+    assert main(["sample", "--caption", "a red circle", "--out", "x.png", "--stage2", "y.pt"]) == 2
+    assert "add --stage1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--preset", "cub", "--stage", "1"], "data/README.md"),
+        (["evaluate", "--preset", "cub"], "embedded dataset (preset lite)"),
+        (
+            ["sample", "--preset", "flowers", "--caption", "a red flower", "--out", "x.png"],
+            "no shipped weights",
+        ),
+    ],
+)
+def test_commands_without_data_or_weights_fail_in_one_clear_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
