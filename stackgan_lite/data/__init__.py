@@ -3,6 +3,9 @@
 Every dataset returns a `Sample` `(image1, image2, embedding, caption, labels)`: the image at
 the Stage-I and the Stage-II side in [-1, 1], the caption's embedding phi_t, the caption, and its
 labels (attribute ids for shapes, the class id for CUB / Oxford-102).
+
+`check_cub(root)` checks a CUB-200-2011 folder before a run and lists everything missing or
+malformed, each with the download it comes from.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from stackgan_lite import runtime
+from stackgan_lite.data.check import DataCheck, DataProblem, check_cub
 from stackgan_lite.presets import Preset
 
-__all__ = ["Sample", "build_dataset"]
+__all__ = ["DataCheck", "DataProblem", "Sample", "build_dataset", "check_cub"]
 
 
 class Sample(NamedTuple):
