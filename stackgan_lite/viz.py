@@ -47,14 +47,14 @@ def sample_grid(
 
 def plot_losses(log_path: str | Path, png_path: str | Path) -> Path:
     """Plot D and G losses, KL and D's mean outputs from a run's JSONL log."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # A bare Figure draws without pyplot, so saving the plot during training never switches the
+    # notebook's backend (matplotlib.use("Agg") did: later plt.show() calls showed nothing).
+    from matplotlib.figure import Figure
 
     records = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line]
     steps = [r["step"] for r in records]
-    fig, (ax_loss, ax_d) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    ax_loss, ax_d = fig.subplots(1, 2)
     for key in ("d_loss", "g_loss", "kl"):
         ax_loss.plot(steps, [r[key] for r in records], label=key)
     for key in ("d_real", "d_wrong", "d_fake"):
@@ -66,7 +66,6 @@ def plot_losses(log_path: str | Path, png_path: str | Path) -> Path:
     fig.tight_layout()
     png_path = Path(png_path)
     fig.savefig(png_path, dpi=80)
-    plt.close(fig)
     return png_path
 
 
