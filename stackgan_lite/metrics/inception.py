@@ -1,8 +1,9 @@
 """The paper's Inception Score protocol for CUB-200-2011 and Oxford-102.
 
-StackGAN's authors score birds and flowers with an Inception-v3 fine-tuned on the dataset's
-classes (200 birds, 102 flowers), images resized to 299 × 299 (bilinear) and scaled to
-[-1, 1]. ImageNet weights cannot be downloaded here, so the package never fetches any: the user
+StackGAN's authors score birds and flowers with an Inception-v3 fine-tuned on the dataset,
+images resized to 299 × 299 (bilinear) and scaled to [-1, 1]. Their evaluation script builds
+it with 50 classes for birds and 20 for flowers (the test splits' classes), so pass
+`num_classes=50` / `20` to load their models; `finetune_inception` expects labels 0 … K-1. ImageNet weights cannot be downloaded here, so the package never fetches any: the user
 supplies a fine-tuned weights file (`load_inception`), or fine-tunes one (`finetune_inception`,
 from random weights or from a torchvision state dict the user has, e.g. ImageNet weights).
 
@@ -43,7 +44,8 @@ class InceptionClassifier(nn.Module):
         super().__init__()
         if num_classes < 2:
             raise ValueError(
-                f"num_classes must be ≥ 2 (200 for CUB, 102 for flowers), got {num_classes}"
+                "num_classes must be ≥ 2 (the authors' models: 50 for birds, 20 for flowers), "
+                f"got {num_classes}"
             )
         net = inception_v3(
             weights=None, aux_logits=False, init_weights=False, num_classes=num_classes
