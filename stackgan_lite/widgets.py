@@ -4,7 +4,8 @@ Two layers:
 
 * pure functions: `ca_sample` (CA with a given epsilon → c_hat, mu, sigma), `stage1_images` and
   `stage2_images` (the generators' forward with a given z and epsilon, in eval mode, so the same
-  slider values always give bit-identical images), `pixel_diversity`;
+  slider values always give bit-identical images), `interpolate_captions` (images along the line
+  between two captions' embeddings), `pixel_diversity`;
 * builders: `epsilon_slider` and `z_and_epsilon_sliders` return a `SliderPanel`, an ipywidgets
   VBox of a caption box, one FloatSlider per shown dimension of z / epsilon, a status line and
   an Image widget. Every widget change calls the panel's `update()`, a plain method that tests
@@ -34,10 +35,12 @@ from stackgan_lite.viz import generate
 
 __all__ = [
     "CASample",
+    "Interpolation",
     "SliderPanel",
     "ca_sample",
     "embed_caption",
     "epsilon_slider",
+    "interpolate_captions",
     "pixel_diversity",
     "render_panel",
     "stage1_images",
@@ -71,12 +74,12 @@ def _device(module: nn.Module) -> torch.device:
     return next(module.parameters()).device
 
 
-def _batched(phi_t: Tensor, batch: int) -> Tensor:
-    if phi_t.shape[0] == batch:
-        return phi_t
-    if phi_t.shape[0] != 1:
-        raise ValueError(f"got {phi_t.shape[0]} text embeddings for a batch of {batch}")
-    return phi_t.expand(batch, -1)
+def _batched(rows: Tensor, batch: int, what: str = "text embeddings") -> Tensor:
+    if rows.shape[0] == batch:
+        return rows
+    if rows.shape[0] != 1:
+        raise ValueError(f"got {rows.shape[0]} {what} for a batch of {batch}")
+    return rows.expand(batch, -1)
 
 
 def _as_batch(vector: Tensor, name: str, size: int) -> Tensor:
@@ -109,10 +112,10 @@ def _inputs(
     if epsilon is None:
         epsilon = torch.zeros(preset.condition_dim)
     epsilon = _as_batch(epsilon, "epsilon", preset.condition_dim).to(device)
-    batch = max(z.shape[0], epsilon.shape[0])
-    z, epsilon = _batched(z, batch), _batched(epsilon, batch)
-    phi_t = _batched(embed_caption(caption_or_phi, generator).to(device), batch)
-    return phi_t, z, epsilon
+    phi_t = embed_caption(caption_or_phi, generator).to(device)
+    batch = max(z.shape[0], epsilon.shape[0], phi_t.shape[0])
+    z, epsilon = _batched(z, batch, "noise vectors z"), _batched(epsilon, batch, "epsilons")
+    return _batched(phi_t, batch), z, epsilon
 
 
 def stage1_images(
@@ -120,7 +123,7 @@ def stage1_images(
 ) -> Tensor:
     """Stage-I images [B, 3, s1, s1] in [-1, 1] for a caption (or phi_t), noise z [B, z_dim]
     (or [z_dim]) and CA noise epsilon [B, c] (or [c]; None: zeros, i.e. c_hat = mu), in eval mode.
-    A single z or epsilon is shared by the whole batch."""
+    A single caption, z or epsilon is shared by the whole batch; phi_t may be a batch [B, t]."""
     phi_t, z, epsilon = _inputs(g1, caption_or_phi, z, epsilon)
     return generate(g1, None, phi_t, z, epsilon)[0]
 
@@ -137,6 +140,45 @@ def stage2_images(
     phi_t, z, epsilon = _inputs(g1, caption_or_phi, z, epsilon)
     image1, image2 = generate(g2, g1, phi_t, z, epsilon)
     return image1, image2
+
+
+class Interpolation(NamedTuple):
+    """A walk between two captions (`interpolate_captions`)."""
+
+    alphas: Tensor  # [n] from 0 (caption a) to 1 (caption b)
+    phi_t: Tensor  # [n, t] (1 − alpha) phi_a + alpha phi_b
+    images: Tensor  # [n, 3, s1, s1] in [-1, 1]
+
+
+def interpolate_captions(
+    g1: nn.Module,
+    caption_a: str | Tensor,
+    caption_b: str | Tensor,
+    z: Tensor,
+    steps: int = 8,
+    epsilon: Tensor | None = None,
+) -> Interpolation:
+    """Stage-I images for text embeddings on the straight line between two captions,
+
+        phi_t(alpha) = (1 − alpha) phi_a + alpha phi_b,   alpha = 0, 1/(steps − 1), …, 1,
+
+    with one fixed z [z_dim] and epsilon [c] (None: zeros, so c_hat = mu) for every image, as in
+    the paper's interpolation figure: only the text changes along the row. Without the ReLU
+    after CA's linear layer (`preset.ca_relu=False`, as in the lite preset) CA is affine, so
+    mu(phi_t(alpha)) = (1 − alpha) mu_a + alpha mu_b: the line in phi_t is a line in condition
+    space too."""
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2 (the two captions), got {steps}")
+    ends = [embed_caption(c, g1) for c in (caption_a, caption_b)]
+    for end in ends:
+        if end.shape[0] != 1:
+            raise ValueError(f"expected one caption or phi_t per end, got {end.shape[0]}")
+    alphas = torch.linspace(0.0, 1.0, steps)
+    phi_t = torch.lerp(ends[0], ends[1], alphas[:, None].to(ends[0].dtype))
+    z = _as_batch(z, "z", g1.preset.z_dim)
+    if z.shape[0] != 1:
+        raise ValueError(f"interpolation keeps one z fixed, got {z.shape[0]}")
+    return Interpolation(alphas, phi_t, stage1_images(g1, phi_t, z, epsilon))
 
 
 def pixel_diversity(images: Tensor) -> float:

@@ -133,6 +133,84 @@ def test_z_and_epsilon_sliders_callback(g1, g2, preset):
     assert not torch.equal(only1.images, first)
 
 
+def test_stage1_panel_each_control_changes_the_image_and_back(g1, preset):
+    # notebook 03's panel: Stage-I only, epsilon sliders on chosen dimensions
+    panel = widgets.z_and_epsilon_sliders(g1, caption=CAPTION, dims=2, epsilon_dims=[5, 17])
+    assert panel.epsilon_dims == [5, 17] and panel.images.shape[0] == 1
+    before, png = panel.images.clone(), panel.image.value
+    controls = [
+        (panel.z_sliders[1], 2.5),
+        (panel.epsilon_sliders[1], -2.0),
+        (panel.caption, "a large blue square at the top left on a black background"),
+    ]
+    for control, value in controls:
+        old = control.value
+        control.value = value  # the observer runs panel.update()
+        assert not torch.equal(panel.images, before), control.description
+        assert panel.image.value != png
+        control.value = old
+        assert torch.equal(panel.images, before), control.description
+    panel.epsilon_sliders[1].value = -2.0
+    assert panel.epsilon[17] == -2.0 and panel.epsilon[5] == 0.0
+    assert panel.epsilon.count_nonzero() == 1  # dimensions without a slider stay at zero
+
+
+def test_stage1_images_shares_one_z_over_a_batch_of_embeddings(g1, preset):
+    phi_t = text.embed(
+        [CAPTION, "a large blue square at the top left on a black background"], preset
+    )
+    z = torch.randn(preset.z_dim, generator=torch.Generator().manual_seed(0))
+    images = widgets.stage1_images(g1, phi_t, z)
+    assert images.shape == (2, 3, preset.stage1_side, preset.stage1_side)
+    for k in range(2):
+        assert torch.allclose(images[k], widgets.stage1_images(g1, phi_t[k], z)[0], atol=1e-5)
+    with pytest.raises(ValueError, match="2 text embeddings for a batch of 3"):
+        widgets.stage1_images(g1, phi_t, torch.zeros(3, preset.z_dim))
+    with pytest.raises(ValueError, match="2 noise vectors z for a batch of 3"):
+        widgets.stage1_images(
+            g1, CAPTION, torch.zeros(2, preset.z_dim), torch.zeros(3, preset.condition_dim)
+        )
+
+
+def test_interpolate_captions(g1, preset):
+    other = "a large blue square at the top left on a black background"
+    z = torch.randn(preset.z_dim, generator=torch.Generator().manual_seed(0))
+    path = widgets.interpolate_captions(g1, CAPTION, other, z, steps=5)
+    assert path.alphas.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert path.images.shape == (5, 3, preset.stage1_side, preset.stage1_side)
+    # the ends are the captions' own images (epsilon = 0), with the same z
+    for end, caption in ((0, CAPTION), (-1, other)):
+        alone = widgets.stage1_images(g1, caption, z)[0]
+        assert torch.allclose(path.images[end], alone, atol=1e-5)
+    # phi_t moves on the straight line, and so does CA's mean (an affine layer)
+    phi_a, phi_b = text.embed([CAPTION, other], preset)
+    assert torch.allclose(path.phi_t[2], (phi_a + phi_b) / 2, atol=1e-6)
+    mu = widgets.ca_sample(g1, path.phi_t, torch.zeros(5, preset.condition_dim)).mu
+    assert torch.allclose(mu[1], 0.75 * mu[0] + 0.25 * mu[-1], atol=1e-5)
+    # each step changes the image; the same inputs give the same images; tensors work as ends
+    assert all(not torch.equal(a, b) for a, b in zip(path.images, path.images[1:], strict=False))
+    again = widgets.interpolate_captions(g1, phi_a, phi_b, z, steps=5)
+    assert torch.allclose(again.images, path.images, atol=1e-6)
+    # a given epsilon is shared by every step
+    epsilon = torch.randn(preset.condition_dim, generator=torch.Generator().manual_seed(1))
+    moved = widgets.interpolate_captions(g1, CAPTION, other, z, steps=5, epsilon=epsilon)
+    assert torch.allclose(
+        moved.images[0], widgets.stage1_images(g1, CAPTION, z, epsilon)[0], atol=1e-5
+    )
+
+
+def test_interpolate_captions_checks_its_inputs(g1, preset):
+    z = torch.zeros(preset.z_dim)
+    with pytest.raises(ValueError, match="steps"):
+        widgets.interpolate_captions(g1, CAPTION, CAPTION, z, steps=1)
+    with pytest.raises(ValueError, match="one z"):
+        widgets.interpolate_captions(g1, CAPTION, CAPTION, torch.zeros(2, preset.z_dim))
+    with pytest.raises(ValueError, match="one caption"):
+        widgets.interpolate_captions(g1, torch.zeros(2, preset.text_dim), CAPTION, z)
+    with pytest.raises(ValueError, match="empty"):
+        widgets.interpolate_captions(g1, CAPTION, "", z)
+
+
 def test_empty_caption_shows_the_error_and_keeps_the_images(g1):
     panel = widgets.z_and_epsilon_sliders(g1, caption=CAPTION, dims=1)
     png, updates = panel.image.value, panel.updates
