@@ -13,6 +13,10 @@ and a KL term keeps that Gaussian close to the standard normal, which smooths th
 
 The authors' release applies a ReLU after the Linear layer (`ca_relu=True` in the paper presets);
 see `stackgan_lite.presets` for which KL reduction and coefficient each preset uses.
+
+`augment=False` is the paper's "without CA" ablation (§5.2): the same Linear layer, but
+c_hat = mu (epsilon = 0) whatever epsilon is given, and the trainer adds no KL term. The layer
+keeps its 2c outputs so both variants have the same weights' shapes.
 """
 
 from __future__ import annotations
@@ -43,26 +47,33 @@ class Conditioning(NamedTuple):
 class ConditioningAugmentation(nn.Module):
     """phi_t [B, t] → (c_hat, mu, logvar), each [B, c]."""
 
-    def __init__(self, text_dim: int, condition_dim: int, relu: bool = False) -> None:
+    def __init__(
+        self, text_dim: int, condition_dim: int, relu: bool = False, augment: bool = True
+    ) -> None:
         super().__init__()
         self.text_dim = text_dim
         self.condition_dim = condition_dim
         self.fc = nn.Linear(text_dim, 2 * condition_dim)
         self.relu = relu
+        self.augment = augment
 
     def forward(self, phi_t: Tensor, epsilon: Tensor | None = None) -> Conditioning:
-        """Reparameterised sample; pass `epsilon` [B, c] to fix the noise (sliders, tests)."""
+        """Reparameterised sample; pass `epsilon` [B, c] to fix the noise (sliders, tests).
+        Without augmentation c_hat is mu and `epsilon` is only checked for its shape, so a slider
+        built for the CA model moves nothing on the ablation, as it should."""
         check_text_embedding(phi_t, self.text_dim)
         h = self.fc(phi_t)
         if self.relu:
             h = torch.relu(h)
         mu, logvar = h.chunk(2, dim=1)
-        if epsilon is None:
-            epsilon = torch.randn_like(mu)
-        elif epsilon.shape != mu.shape:
+        if epsilon is not None and epsilon.shape != mu.shape:
             raise ValueError(
                 f"expected epsilon of shape {list(mu.shape)}, got {list(epsilon.shape)}"
             )
+        if not self.augment:
+            return Conditioning(mu, mu, logvar)
+        if epsilon is None:
+            epsilon = torch.randn_like(mu)
         c_hat = mu + torch.exp(0.5 * logvar) * epsilon
         return Conditioning(c_hat, mu, logvar)
 

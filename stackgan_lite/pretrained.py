@@ -1,7 +1,10 @@
-"""Shipped generator weights: `load("lite")` gives trained Stage-I and Stage-II generators.
+"""Shipped generator weights: `load("lite")` gives trained Stage-I and Stage-II generators;
+`load_stage1("lite_noca")` the Stage-I of the "without CA" ablation (paper §5.2), which has no
+Stage-II.
 
 Each file holds a generator's state dict and the preset it was trained with; loading checks that
-the preset still matches, so weights never silently meet networks of another shape.
+the preset still matches, so weights never silently meet networks of another shape (or, for the
+ablation, a generator that samples its condition where it was trained not to).
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.stage2 import Stage2Generator
 from stackgan_lite.train import load_checkpoint, save_checkpoint
 
-__all__ = ["WEIGHTS", "Pretrained", "export", "load", "load_generator", "weights_path"]
+__all__ = [
+    "WEIGHTS",
+    "Pretrained",
+    "export",
+    "load",
+    "load_generator",
+    "load_stage1",
+    "weights_path",
+]
 
 WEIGHTS = Path(__file__).parent / "weights"
 
@@ -29,8 +40,22 @@ class Pretrained(NamedTuple):
     stage2: Stage2Generator
 
 
-def weights_path(name: str, stage: int) -> Path:
-    return WEIGHTS / f"{name}_stage{stage}.pt"
+def weights_path(preset: str | Preset, stage: int) -> Path:
+    """stackgan_lite/weights/<name>_stage<N>.pt; `_noca` appended for the "without CA" ablation,
+    which shares its preset's name (so `export` never overwrites the CA model's file)."""
+    p = presets.get(preset) if isinstance(preset, str) else preset
+    suffix = "" if p.conditioning_augmentation else "_noca"
+    return WEIGHTS / f"{p.name}_stage{stage}{suffix}.pt"
+
+
+def _shipped(name: str, stage: int) -> Path:
+    path = weights_path(name, stage)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no shipped weights for preset {name!r} (looked for {path}); train them with "
+            f"`python -m stackgan_lite train --preset {name} --stage {stage}`"
+        )
+    return path
 
 
 def load_generator(
@@ -47,22 +72,21 @@ def load_generator(
 def load(name: str = "lite", device: str | torch.device = "cpu") -> Pretrained:
     """The shipped Stage-I and Stage-II generators of preset `name`, in eval mode."""
     preset = presets.get(name)
-    for stage in (1, 2):
-        path = weights_path(name, stage)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"no shipped weights for preset {name!r} (looked for {path}); train them with "
-                f"`python -m stackgan_lite train --preset {name} --stage {stage}`"
-            )
-    g1, g2 = (load_generator(preset, weights_path(name, s), s, device) for s in (1, 2))
+    paths = {stage: _shipped(name, stage) for stage in (1, 2)}
+    g1, g2 = (load_generator(preset, paths[s], s, device) for s in (1, 2))
     return Pretrained(preset, g1, g2)
+
+
+def load_stage1(name: str = "lite", device: str | torch.device = "cpu") -> Stage1Generator:
+    """The shipped Stage-I generator of preset `name` alone (`lite_noca` has no Stage-II)."""
+    return load_generator(presets.get(name), _shipped(name, 1), 1, device)
 
 
 def export(preset: Preset, checkpoint: Path, stage: int, out: Path | None = None) -> Path:
     """Keep only what sampling needs from a training checkpoint: the generator (its EMA copy
     when the run kept one) and the preset. Returns the written file (the shipped name by default)."""
     state = load_checkpoint(checkpoint, preset, stage)
-    out = out or weights_path(preset.name, stage)
+    out = out or weights_path(preset, stage)
     slim = {
         "format": state["format"],
         "preset": dataclasses.asdict(preset),

@@ -37,7 +37,9 @@ class Stage1Generator(nn.Module):
         super().__init__()
         self.preset = preset
         ngf8 = 8 * preset.ngf
-        self.ca = ConditioningAugmentation(preset.text_dim, preset.condition_dim, preset.ca_relu)
+        self.ca = ConditioningAugmentation(
+            preset.text_dim, preset.condition_dim, preset.ca_relu, preset.conditioning_augmentation
+        )
         self.fc = nn.Sequential(
             nn.Linear(preset.z_dim + preset.condition_dim, ngf8 * 4 * 4, bias=False),
             nn.BatchNorm1d(ngf8 * 4 * 4),

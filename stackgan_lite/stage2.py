@@ -44,7 +44,9 @@ class Stage2Generator(nn.Module):
         super().__init__()
         self.preset = preset
         ngf = preset.ngf
-        self.ca = ConditioningAugmentation(preset.text_dim, preset.condition_dim, preset.ca_relu)
+        self.ca = ConditioningAugmentation(
+            preset.text_dim, preset.condition_dim, preset.ca_relu, preset.conditioning_augmentation
+        )
         halvings = preset.stage2_encoder_halvings
         down = [ngf, *[2 * ngf, 4 * ngf][-halvings:]]
         self.encode = nn.Sequential(

@@ -194,8 +194,11 @@ def train_step(
     with _frozen(d), autocast:
         out = _unwrap(d)(fake, phi_t)
     loss_adv = generator_loss(out.cond.float(), None if out.uncond is None else out.uncond.float())
-    kl = kl_divergence(mu.float(), logvar.float(), preset.kl_reduction)
-    loss_g = loss_adv + preset.kl_coef * kl
+    if preset.conditioning_augmentation:
+        kl = kl_divergence(mu.float(), logvar.float(), preset.kl_reduction)
+        loss_g = loss_adv + preset.kl_coef * kl
+    else:  # the "without CA" ablation: c_hat = mu, nothing to regularise
+        kl, loss_g = torch.zeros((), device=real.device), loss_adv
     _check_finite(step, {"generator loss": loss_adv, "KL term": kl})
     models.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()

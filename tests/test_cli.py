@@ -24,7 +24,7 @@ def test_unknown_preset_is_one_clear_line_not_a_traceback():
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: unknown preset 'nope'; available presets: cub, flowers, lite"
+        "error: unknown preset 'nope'; available presets: cub, flowers, lite, lite_noca"
     )
     assert "Traceback" not in result.stderr
 

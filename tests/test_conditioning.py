@@ -73,3 +73,34 @@ def test_ca_names_the_expected_sizes():
         ca(torch.randn(2, 5))
     with pytest.raises(ValueError, match=r"epsilon of shape \[2, 4\]"):
         ca(torch.randn(2, 6), epsilon=torch.randn(2, 3))
+
+
+def test_without_augmentation_c_hat_is_mu_and_epsilon_moves_nothing():
+    """The paper's "without CA" ablation: the same layer, c_hat = mu (epsilon = 0)."""
+    torch.manual_seed(0)
+    ca = ConditioningAugmentation(text_dim=6, condition_dim=4, augment=False)
+    phi_t = torch.randn(3, 6)
+    first, second = ca(phi_t), ca(phi_t)
+    torch.testing.assert_close(first.c_hat, first.mu, rtol=0, atol=0)
+    torch.testing.assert_close(second.c_hat, first.c_hat, rtol=0, atol=0)
+    torch.testing.assert_close(ca(phi_t, torch.randn(3, 4)).c_hat, first.mu, rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"epsilon of shape \[3, 4\]"):
+        ca(phi_t, epsilon=torch.randn(3, 2))
+    # the same weights as the CA layer, so one state dict fits both
+    assert ca.state_dict().keys() == ConditioningAugmentation(6, 4).state_dict().keys()
+    assert ca.fc.out_features == 2 * 4
+
+
+def test_a_generator_without_ca_is_deterministic_given_z():
+    from stackgan_lite import presets
+    from stackgan_lite.stage1 import Stage1Generator
+    from stackgan_lite.stage2 import Stage2Generator
+
+    preset = presets.get("lite_noca")
+    torch.manual_seed(0)
+    g1, g2 = Stage1Generator(preset).eval(), Stage2Generator(preset).eval()
+    phi_t, z = torch.randn(2, preset.text_dim), torch.randn(2, preset.z_dim)
+    with torch.no_grad():
+        image = g1(phi_t, z).image
+        assert torch.equal(g1(phi_t, z).image, image)
+        assert torch.equal(g2(image, phi_t).image, g2(image, phi_t).image)

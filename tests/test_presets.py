@@ -24,7 +24,7 @@ def test_lite_stage2_side_is_four_times_stage1():
 
 def test_unknown_preset_lists_the_available_ones():
     with pytest.raises(
-        ValueError, match=r"unknown preset 'nope'; available presets: cub, flowers, lite"
+        ValueError, match=r"unknown preset 'nope'; available presets: cub, flowers, lite, lite_noca"
     ):
         presets.get("nope")
 
@@ -39,3 +39,27 @@ def test_presets_are_frozen_and_replace_validates():
         p.replace(stage2_side=32)
     with pytest.raises(ValueError, match="power of two"):
         p.replace(stage1_side=24, stage2_side=96)
+
+
+def test_lite_noca_is_lite_without_conditioning_augmentation():
+    lite, noca = presets.get("lite"), presets.get("lite_noca")
+    assert noca == lite.replace(conditioning_augmentation=False)
+    # the name picks the shipped text encoder and classifier, which the ablation shares
+    assert noca.name == "lite"
+    assert all(presets.get(n).conditioning_augmentation for n in ("cub", "flowers", "lite"))
+
+
+def test_lite_noca_weights_have_their_own_file_and_are_told_apart_from_lite_s():
+    from stackgan_lite import pretrained
+    from stackgan_lite.train import CheckpointError
+
+    assert pretrained.weights_path("lite", 1).name == "lite_stage1.pt"
+    assert pretrained.weights_path("lite_noca", 1).name == "lite_stage1_noca.pt"
+    g1 = pretrained.load_stage1("lite_noca")
+    assert not g1.training and not g1.ca.augment
+    # the shipped lite Stage-I predates the field: it counts as trained with CA, as it was
+    assert pretrained.load_stage1("lite").ca.augment
+    with pytest.raises(
+        CheckpointError, match=r"conditioning_augmentation: True \(checkpoint\) vs False"
+    ):
+        pretrained.load_generator(presets.get("lite_noca"), pretrained.weights_path("lite", 1), 1)

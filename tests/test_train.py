@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.train import (
     CheckpointError,
     NonFiniteLossError,
@@ -183,3 +184,41 @@ def test_contrast_captions_asked_of_a_dataset_without_them_is_a_clear_error(tmp_
         train(TINY, RunOptions(out=tmp_path, steps=1, threads=1), WithoutContrast())
     assert not (tmp_path / "checkpoint.pt").exists()
     train(TINY.replace(contrast_share=0.0), RunOptions(out=tmp_path, steps=1), WithoutContrast())
+
+
+def _logvar_rows(generator: torch.nn.Module) -> torch.Tensor:
+    """The half of CA's Linear layer that predicts log sigma² (rows c..2c of its weight)."""
+    return generator.ca.fc.weight[generator.preset.condition_dim :].detach().clone()
+
+
+@pytest.mark.parametrize("with_ca", [True, False])
+def test_without_ca_the_generator_loss_has_no_kl_term(tmp_path, with_ca):
+    """Paper §5.2 "without CA": c_hat = mu, so log sigma² reaches the loss only through the KL
+    term; with that term gone its weights get no gradient and Adam leaves them as they were."""
+    preset = TINY.replace(conditioning_augmentation=with_ca)
+    torch.manual_seed(0)  # the run seeds with 0 too, then builds G first: the same init
+    ca_weights = _logvar_rows(Stage1Generator(preset))
+    options = RunOptions(out=tmp_path, steps=3, threads=1, log_every=1)
+    result = train(preset, options, TinyDataset())
+    kl = [json.loads(x)["kl"] for x in result.log.read_text().splitlines()]
+    state = load_checkpoint(result.checkpoint, preset)
+    trained = Stage1Generator(preset)
+    trained.load_state_dict(state["generator"])
+    if with_ca:
+        assert all(k > 0 for k in kl)
+        assert not torch.equal(_logvar_rows(trained), ca_weights)
+    else:
+        assert kl == [0.0, 0.0, 0.0]
+        assert torch.equal(_logvar_rows(trained), ca_weights)
+
+
+def test_a_checkpoint_predating_the_ca_field_was_trained_with_ca(tmp_path):
+    train(TINY, RunOptions(out=tmp_path, steps=1, threads=1), TinyDataset())
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    del state["preset"]["conditioning_augmentation"]
+    torch.save(state, tmp_path / "checkpoint.pt")
+    assert load_checkpoint(tmp_path / "checkpoint.pt", TINY)["step"] == 1
+    with pytest.raises(
+        CheckpointError, match=r"conditioning_augmentation: True \(checkpoint\) vs False"
+    ):
+        load_checkpoint(tmp_path / "checkpoint.pt", TINY.replace(conditioning_augmentation=False))
