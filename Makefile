@@ -48,14 +48,14 @@ bench: $(STAMP)
 	$(PY) benchmarks/train_step.py --preset lite --stage 2
 
 # The shipped lite generators (stackgan_lite/weights/lite_stage{1,2}.pt), from seed 0:
-# Stage-I for the preset's 40 epochs (~20 min on 2 cores), Stage-II for 2,500 steps (~30 min);
+# Stage-I for the preset's 40 epochs (~20 min on 2 cores), Stage-II for 1,000 steps (~15 min);
 # and the paper's "without CA" ablation of Stage-I (lite_stage1_noca.pt, notebook 05): the same
 # recipe with conditioning_augmentation=False. `evaluate` scores only lite's own generators, so
 # the ablation is scored through evaluate_lite, with the same N and seed.
 WEIGHTS_RUN := runs/lite-weights
 weights: $(STAMP)
 	$(PY) -m stackgan_lite train --preset lite --stage 1 --seed 0 --out $(WEIGHTS_RUN)/stage1
-	$(PY) -m stackgan_lite train --preset lite --stage 2 --seed 0 --steps 2500 \
+	$(PY) -m stackgan_lite train --preset lite --stage 2 --seed 0 --steps 1000 \
 		--stage1 $(WEIGHTS_RUN)/stage1/checkpoint.pt --out $(WEIGHTS_RUN)/stage2
 	$(PY) -m stackgan_lite train --preset lite_noca --stage 1 --seed 0 --out $(WEIGHTS_RUN)/stage1-noca
 	$(PY) -m stackgan_lite export --stage 1 --checkpoint $(WEIGHTS_RUN)/stage1/checkpoint.pt
