@@ -46,6 +46,7 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/train_step.py --preset lite --stage 1
 	$(PY) benchmarks/train_step.py --preset lite --stage 2
+	$(PY) benchmarks/widgets.py
 
 # The shipped lite generators (stackgan_lite/weights/lite_stage{1,2}.pt), from seed 0:
 # Stage-I for the preset's 40 epochs (~20 min on 2 cores), Stage-II for 1,000 steps (~15 min);
