@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--amp",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="bf16 autocast (default: on for CUDA)",
+        help="bf16 autocast (default: on for CUDA GPUs with native bf16, Ampere and newer)",
     )
     p.add_argument(
         "--channels-last",

@@ -55,6 +55,12 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bf16 autocast pays on `device`: CUDA GPUs from Ampere on (compute capability 8).
+    Older cards such as Colab's T4 only emulate bf16, slower than float32."""
+    return device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices), so a CPU run is reproducible."""
     random.seed(seed)

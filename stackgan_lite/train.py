@@ -87,7 +87,7 @@ class RunOptions:
     checkpoint_every: int = 500
     samples: int = 16  # fixed-noise, fixed-caption grid written at every log interval
     device: str = "auto"
-    amp: bool | None = None  # bf16 autocast; None: on for CUDA
+    amp: bool | None = None  # bf16 autocast; None: on for CUDA with native bf16 (Ampere on)
     channels_last: bool | None = None  # None: on for CUDA
     num_workers: int = 0
     threads: int | None = None  # CPU threads per process; None: cores / processes
@@ -460,7 +460,7 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 1) // world))
-    amp = device.type == "cuda" if options.amp is None else options.amp
+    amp = runtime.fast_bf16(device) if options.amp is None else options.amp
     channels_last = (
         device.type == "cuda" if options.channels_last is None else options.channels_last
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from stackgan_lite import runtime
 from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.train import (
     CheckpointError,
@@ -222,3 +223,10 @@ def test_a_checkpoint_predating_the_ca_field_was_trained_with_ca(tmp_path):
         CheckpointError, match=r"conditioning_augmentation: True \(checkpoint\) vs False"
     ):
         load_checkpoint(tmp_path / "checkpoint.pt", TINY.replace(conditioning_augmentation=False))
+
+
+def test_bf16_is_only_the_default_where_the_gpu_has_it(monkeypatch):
+    assert not runtime.fast_bf16(torch.device("cpu"))
+    for capability, expected in (((7, 5), False), ((8, 0), True), ((9, 0), True)):  # T4, A100, H100
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device, c=capability: c)
+        assert runtime.fast_bf16(torch.device("cuda")) is expected
