@@ -31,7 +31,7 @@ from stackgan_lite import presets
 from stackgan_lite.data.pickles import UnsafePickleError, load_legacy_pickle
 from stackgan_lite.presets import Preset
 
-__all__ = ["CUB_SOURCES", "DataCheck", "DataProblem", "check_cub"]
+__all__ = ["CUB_SOURCES", "DataCheck", "DataProblem", "boxes_by_key", "check_cub", "parse_table"]
 
 # The dataset's own constant lives in legacy.py, whose import pulls in torchvision (about 2 s);
 # a checker is what a reader runs first, so it stays light. tests/test_check_data.py keeps the
@@ -112,6 +112,28 @@ class DataCheck:
             raise (DataNotFoundError if self.missing else DatasetError)(str(self))
 
 
+def parse_table(text: str, columns: int, numeric: bool = False) -> dict[str, list[str]]:
+    """CUB's `<image id> <value> ...` lines as {image id: values}. A line with another number of
+    values (a blank one too), or a non-number where `numeric`, raises ValueError naming it."""
+    table = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        image_id, *values = line.split() or [""]
+        if len(values) != columns or (numeric and not all(map(_is_number, values))):
+            raise ValueError(f"line {number} reads {line!r}")
+        table[image_id] = values
+    return table
+
+
+def boxes_by_key(paths: dict[str, list[str]], boxes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Join images.txt and bounding_boxes.txt: filenames.pickle names an image by its key (the
+    path without .jpg), the tables by image id."""
+    return {
+        path.removesuffix(".jpg"): boxes[image_id]
+        for image_id, (path,) in paths.items()
+        if image_id in boxes
+    }
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -178,14 +200,11 @@ class _Checker:
         A blank line is malformed too: CUBDataset would fail on it."""
         if not self.file(path, expected, "images"):
             return None
-        rows = {}
-        for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
-            image_id, *values = line.split() or [""]
-            if len(values) != columns or (numeric and not all(map(_is_number, values))):
-                self.add(path, f"line {number} reads {line!r}", expected, "images")
-                return None
-            rows[image_id] = values
-        return rows
+        try:
+            return parse_table(path.read_text(errors="replace"), columns, numeric)
+        except ValueError as error:
+            self.add(path, str(error), expected, "images")
+            return None
 
     def boxes(self, cub: Path) -> dict[str, list[str]] | None:
         """{key: box} from images.txt and bounding_boxes.txt, as CUBDataset reads them."""
@@ -198,11 +217,7 @@ class _Checker:
         )
         if paths is None or boxes is None:
             return None
-        return {
-            path.removesuffix(".jpg"): boxes[image_id]
-            for image_id, (path,) in paths.items()
-            if image_id in boxes
-        }
+        return boxes_by_key(paths, boxes)
 
     # --- the authors' pickles ---
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stackgan_lite.data.check import boxes_by_key, parse_table
 from stackgan_lite.data.legacy import Box, LegacyTextImageDataset
 
 __all__ = ["CUBDataset"]
@@ -41,13 +42,13 @@ class CUBDataset(LegacyTextImageDataset):
         expected_images = "lines '<image id> <class folder>/<name>.jpg'"
         paths = self._read_table(images_txt, 1, expected_images)
         boxes = self._read_table(
-            cub / "bounding_boxes.txt", 4, "lines '<image id> <x> <y> <width> <height>'"
+            cub / "bounding_boxes.txt",
+            4,
+            "lines '<image id> <x> <y> <width> <height>'",
+            numeric=True,
         )
-        # filenames.pickle names images by key (path without .jpg); the tables by image id.
         box_of_key = {
-            path.removesuffix(".jpg"): tuple(map(float, boxes[image_id]))
-            for image_id, (path,) in paths.items()
-            if image_id in boxes
+            key: tuple(map(float, box)) for key, box in boxes_by_key(paths, boxes).items()
         }
         for key in self.keys:
             if key not in box_of_key:
@@ -63,13 +64,12 @@ class CUBDataset(LegacyTextImageDataset):
         ]
         return image_paths, [box_of_key[key] for key in self.keys]
 
-    def _read_table(self, path: Path, columns: int, expected: str) -> dict[str, list[str]]:
-        """`<image id> <value> ...` lines as {image id: values}, checked for `columns` values."""
+    def _read_table(
+        self, path: Path, columns: int, expected: str, numeric: bool = False
+    ) -> dict[str, list[str]]:
+        """`parse_table` on a file, its problems raised as this dataset's errors."""
         self._first_file([path], expected)
-        table = {}
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            image_id, *values = line.split()
-            if len(values) != columns:
-                raise self._error(path, f"line {number} reads {line!r}", expected)
-            table[image_id] = values
-        return table
+        try:
+            return parse_table(path.read_text(), columns, numeric)
+        except ValueError as error:
+            raise self._error(path, str(error), expected) from None
