@@ -12,7 +12,9 @@ and a KL term keeps that Gaussian close to the standard normal, which smooths th
     KL(N(mu, sigma²) ‖ N(0, I)) = −½ Σ (1 + logvar − mu² − exp(logvar))
 
 The authors' release applies a ReLU after the Linear layer (`ca_relu=True` in the paper presets);
-see `stackgan_lite.presets` for which KL reduction and coefficient each preset uses.
+see `stackgan_lite.presets` for which KL reduction and coefficient each preset uses. Their
+StackGAN-v2 code uses a gated linear unit instead (`glu=True`): Linear(t → 4c), then
+GLU(a, b) = a ⊙ sigmoid(b) over the two halves, which leaves the 2c values split into mu, logvar.
 
 `augment=False` is the paper's "without CA" ablation (§5.2): the same Linear layer, but
 c_hat = mu (epsilon = 0) whatever epsilon is given, and the trainer adds no KL term. The layer
@@ -48,24 +50,30 @@ class ConditioningAugmentation(nn.Module):
     """phi_t [B, t] → (c_hat, mu, logvar), each [B, c]."""
 
     def __init__(
-        self, text_dim: int, condition_dim: int, relu: bool = False, augment: bool = True
+        self,
+        text_dim: int,
+        condition_dim: int,
+        relu: bool = False,
+        augment: bool = True,
+        glu: bool = False,
     ) -> None:
         super().__init__()
         self.text_dim = text_dim
         self.condition_dim = condition_dim
-        self.fc = nn.Linear(text_dim, 2 * condition_dim)
-        self.relu = relu
+        self.fc = nn.Linear(text_dim, (4 if glu else 2) * condition_dim)
+        self.activation = nn.GLU(dim=1) if glu else nn.ReLU() if relu else nn.Identity()
         self.augment = augment
+
+    def moments(self, phi_t: Tensor) -> tuple[Tensor, Tensor]:
+        """(mu, logvar) of the Gaussian N(mu, sigma²) around phi_t, without sampling."""
+        check_text_embedding(phi_t, self.text_dim)
+        return self.activation(self.fc(phi_t)).chunk(2, dim=1)
 
     def forward(self, phi_t: Tensor, epsilon: Tensor | None = None) -> Conditioning:
         """Reparameterised sample; pass `epsilon` [B, c] to fix the noise (sliders, tests).
         Without augmentation c_hat is mu and `epsilon` is only checked for its shape, so a slider
         built for the CA model moves nothing on the ablation, as it should."""
-        check_text_embedding(phi_t, self.text_dim)
-        h = self.fc(phi_t)
-        if self.relu:
-            h = torch.relu(h)
-        mu, logvar = h.chunk(2, dim=1)
+        mu, logvar = self.moments(phi_t)
         if epsilon is not None and epsilon.shape != mu.shape:
             raise ValueError(
                 f"expected epsilon of shape {list(mu.shape)}, got {list(epsilon.shape)}"

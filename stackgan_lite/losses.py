@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
+    "bce",
     "discriminator_loss",
     "generator_loss",
     "generator_loss_minimax",
@@ -22,7 +23,8 @@ __all__ = [
 ]
 
 
-def _bce(logits: Tensor, target: float) -> Tensor:
+def bce(logits: Tensor, target: float) -> Tensor:
+    """−E[target · log sigmoid(l) + (1 − target) · log(1 − sigmoid(l))] over the logits l."""
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
@@ -47,15 +49,15 @@ def discriminator_loss(
 
     `real_target` < 1 is one-sided label smoothing (a preset option, off in the paper presets).
     """
-    loss_real = _bce(real, real_target)
-    loss_wrong = _bce(wrong, 0.0)
-    loss_fake = _bce(fake, 0.0)
+    loss_real = bce(real, real_target)
+    loss_wrong = bce(wrong, 0.0)
+    loss_fake = bce(fake, 0.0)
     if (real_uncond is None) != (fake_uncond is None):
         raise ValueError("pass both real_uncond and fake_uncond, or neither")
     if real_uncond is None:
         return loss_real + 0.5 * (loss_wrong + loss_fake)
-    loss_real_u = _bce(real_uncond, real_target)
-    loss_fake_u = _bce(fake_uncond, 0.0)
+    loss_real_u = bce(real_uncond, real_target)
+    loss_fake_u = bce(fake_uncond, 0.0)
     return 0.5 * (loss_real + loss_real_u) + (loss_wrong + loss_fake + loss_fake_u) / 3.0
 
 
@@ -67,9 +69,9 @@ def generator_loss(fake: Tensor, fake_uncond: Tensor | None = None) -> Tensor:
     Its gradient with respect to the logit l is −(1 − D), which stays near −1 when D rejects the
     fakes confidently (D → 0), exactly when the generator needs a signal.
     """
-    loss = _bce(fake, 1.0)
+    loss = bce(fake, 1.0)
     if fake_uncond is not None:
-        loss = loss + _bce(fake_uncond, 1.0)
+        loss = loss + bce(fake_uncond, 1.0)
     return loss
 
 

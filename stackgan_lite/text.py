@@ -302,8 +302,10 @@ def _preset(preset: str | Preset) -> Preset:
 
 
 def weights_path(preset: str | Preset = "lite") -> Path:
-    """Where the shipped weights of a preset live: stackgan_lite/weights/text_<name>.pt."""
-    return WEIGHTS_DIR / f"text_{_preset(preset).name}.pt"
+    """Where the shipped weights of a preset live: stackgan_lite/weights/text_<name>.pt, where
+    <name> is the preset's `text_encoder` when set (lite_v2 reads captions as lite does)."""
+    p = _preset(preset)
+    return WEIGHTS_DIR / f"text_{p.text_encoder or p.name}.pt"
 
 
 def _default_data(preset: Preset, seed: int) -> tuple[CaptionedImages, CaptionedImages]:
@@ -458,12 +460,12 @@ def load_text_encoder(
     return model.eval()
 
 
-_LOADED: dict[str, JointEmbedding] = {}
+_LOADED: dict[Path, JointEmbedding] = {}
 
 
 def embed(captions: Sequence[str], preset: str | Preset = "lite") -> Tensor:
     """phi_t [B, text_dim] of captions, with the preset's shipped encoder (loaded once)."""
-    preset = _preset(preset)
-    if preset.name not in _LOADED:
-        _LOADED[preset.name] = load_text_encoder(preset)
-    return _LOADED[preset.name].embed_text(captions)
+    path = weights_path(preset)
+    if path not in _LOADED:
+        _LOADED[path] = load_text_encoder(preset)
+    return _LOADED[path].embed_text(captions)

@@ -24,7 +24,9 @@ def test_lite_stage2_side_is_four_times_stage1():
 
 def test_unknown_preset_lists_the_available_ones():
     with pytest.raises(
-        ValueError, match=r"unknown preset 'nope'; available presets: cub, flowers, lite, lite_noca"
+        ValueError,
+        match=r"unknown preset 'nope'; available presets: cub, cub_v2, flowers, lite, lite_noca, "
+        "lite_v2, lite_v2_uncond",
     ):
         presets.get("nope")
 
@@ -63,3 +65,17 @@ def test_lite_noca_weights_have_their_own_file_and_are_told_apart_from_lite_s():
         CheckpointError, match=r"conditioning_augmentation: True \(checkpoint\) vs False"
     ):
         pretrained.load_generator(presets.get("lite_noca"), pretrained.weights_path("lite", 1), 1)
+
+
+def test_v2_presets_are_trees_that_share_lite_s_text_encoder_and_sides():
+    from stackgan_lite import pretrained, text
+
+    lite, v2, uncond = (presets.get(n) for n in ("lite", "lite_v2", "lite_v2_uncond"))
+    assert (v2.stage1_side, v2.stage2_side, v2.branches) == (16, 64, 3)
+    assert text.weights_path(v2) == text.weights_path(lite)  # the same phi_t for v1 and v2
+    assert (v2.ema_decay, v2.contrast_share, v2.kl_coef) == (lite.ema_decay, 0.5, 2.0)
+    assert not uncond.text_conditioned and uncond.color_coef == 1.0
+    assert pretrained.weights_path(v2).name == "lite_v2.pt"
+    assert all(presets.get(n).branches == 0 for n in ("cub", "flowers", "lite", "lite_noca"))
+    with pytest.raises(ValueError, match="one generator: use load_tree"):
+        pretrained.load("lite_v2")
