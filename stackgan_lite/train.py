@@ -9,6 +9,9 @@ Each iteration (`train_step`):
 Stage-I is frozen in eval mode while Stage-II trains: BatchNorm then uses its running
 statistics, so Stage-II learns to refine exactly the images Stage-I produces at sampling time.
 
+StackGAN-v2 presets (`branches` ≥ 1) train their whole tree in one run (`train_step_tree`): the
+real image at every scale, one discriminator per scale, the generator's loss summed over scales.
+
 Runs are resumable exactly: a checkpoint holds the models, optimisers, schedulers, the RNG state
 and the step; batches come from a seeded per-epoch permutation (DistributedSampler), so a resumed
 run replays the same data, noise and updates as an uninterrupted one.
@@ -36,9 +39,19 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampl
 from tqdm.auto import tqdm
 
 from stackgan_lite import runtime
+from stackgan_lite.blocks import DiscriminatorOutput
 from stackgan_lite.conditioning import kl_divergence
 from stackgan_lite.losses import discriminator_loss, generator_loss, mismatched_indices
 from stackgan_lite.presets import Preset
+from stackgan_lite.stackgan_v2 import (
+    TreeDiscriminator,
+    TreeGenerator,
+    colour_consistency,
+    joint_discriminator_loss,
+    joint_generator_loss,
+    real_pyramid,
+    tree_sides,
+)
 from stackgan_lite.stage1 import Stage1Discriminator, Stage1Generator
 from stackgan_lite.stage2 import Stage2Discriminator, Stage2Generator
 from stackgan_lite.viz import plot_losses, sample_grid
@@ -52,6 +65,7 @@ __all__ = [
     "save_checkpoint",
     "train",
     "train_step",
+    "train_step_tree",
 ]
 
 CHECKPOINT = "checkpoint.pt"
@@ -139,6 +153,37 @@ def _check_finite(step: int, terms: dict[str, Tensor]) -> None:
             raise NonFiniteLossError(f"step {step}: the {name} is {value.item()}")
 
 
+def _wrong_texts(
+    phi_t: Tensor, labels: Tensor | None, contrast: Tensor | None, preset: Preset
+) -> Tensor:
+    """The "wrong" caption of each row: another row's caption that does not describe this image
+    or, for a `preset.contrast_share` of the rows, the caption wrong in one attribute only."""
+    batch = phi_t.shape[0]
+    wrong_phi_t = phi_t[mismatched_indices(batch, labels).to(phi_t.device)]
+    if contrast is not None and preset.contrast_share > 0:
+        hard = torch.rand(batch, 1, device=phi_t.device) < preset.contrast_share
+        wrong_phi_t = torch.where(hard, contrast, wrong_phi_t)
+    return wrong_phi_t
+
+
+def _kl_term(mu: Tensor | None, logvar: Tensor | None, preset: Preset) -> Tensor:
+    """KL(N(mu, sigma²) ‖ N(0, I)) as the preset reduces it; 0 without CA or without text."""
+    if mu is None or not preset.conditioning_augmentation:
+        return torch.zeros(())
+    return kl_divergence(mu.float(), logvar.float(), preset.kl_reduction)
+
+
+def _update(models: Models, loss_g: Tensor) -> None:
+    """The G update, then the schedulers and the EMA of G."""
+    models.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    models.opt_g.step()
+    models.sched_g.step()
+    models.sched_d.step()
+    if models.ema is not None:
+        models.ema.update_parameters(_unwrap(models.generator))
+
+
 def train_step(
     models: Models,
     real: Tensor,
@@ -170,10 +215,7 @@ def train_step(
             fake, mu, logvar = g(stage1_image, phi_t)
 
     # D step: (real, t) → 1, (real, t_wrong) → 0, (fake, t) → 0
-    wrong_phi_t = phi_t[mismatched_indices(batch, labels).to(real.device)]
-    if contrast is not None and preset.contrast_share > 0:
-        hard = torch.rand(batch, 1, device=real.device) < preset.contrast_share
-        wrong_phi_t = torch.where(hard, contrast, wrong_phi_t)
+    wrong_phi_t = _wrong_texts(phi_t, labels, contrast, preset)
     with autocast:
         out_real = d(real, phi_t, wrong_phi_t)
         out_fake = d(fake.detach(), phi_t)
@@ -194,20 +236,10 @@ def train_step(
     with _frozen(d), autocast:
         out = _unwrap(d)(fake, phi_t)
     loss_adv = generator_loss(out.cond.float(), None if out.uncond is None else out.uncond.float())
-    if preset.conditioning_augmentation:
-        kl = kl_divergence(mu.float(), logvar.float(), preset.kl_reduction)
-        loss_g = loss_adv + preset.kl_coef * kl
-    else:  # the "without CA" ablation: c_hat = mu, nothing to regularise
-        kl, loss_g = torch.zeros((), device=real.device), loss_adv
+    kl = _kl_term(mu, logvar, preset)  # 0 for the "without CA" ablation: c_hat = mu
+    loss_g = loss_adv + preset.kl_coef * kl
     _check_finite(step, {"generator loss": loss_adv, "KL term": kl})
-    models.opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    models.opt_g.step()
-    models.sched_g.step()
-    models.sched_d.step()
-    if models.ema is not None:
-        models.ema.update_parameters(_unwrap(g))
-
+    _update(models, loss_g)
     return {
         "d_loss": loss_d.item(),
         "g_loss": loss_adv.item(),
@@ -216,6 +248,83 @@ def train_step(
         "d_wrong": torch.sigmoid(out_real.wrong.detach().float()).mean().item(),
         "d_fake": torch.sigmoid(out_fake.cond.detach().float()).mean().item(),
     }
+
+
+def train_step_tree(
+    models: Models,
+    real: Tensor,
+    phi_t: Tensor | None,
+    labels: Tensor | None,
+    preset: Preset,
+    *,
+    contrast: Tensor | None = None,
+    step: int = 0,
+    amp: bool = False,
+) -> dict[str, float]:
+    """One StackGAN-v2 iteration: the tree's forward, every D_i's step, one G step on the sum.
+
+        L_D = Σ_i L_{D_i}                                   (`joint_discriminator_loss`)
+        L_G = Σ_i L_{G_i} + kl_coef · KL + color_coef · Σ_{i≥1} L_{C_i}
+
+    `real` is the batch at the largest side; the other scales are its area averages. D_i
+    conditions on the generator's mu, detached (the wrong pairs: mu of the wrong captions).
+    """
+    g, d = models.generator, models.discriminator
+    reals = real_pyramid(real, tree_sides(preset))
+    z = torch.randn(real.shape[0], preset.z_dim, device=real.device)
+    autocast = torch.autocast(real.device.type, dtype=torch.bfloat16, enabled=amp)
+    with autocast:
+        fakes, mu, logvar = g(phi_t, z)
+    cond = wrong = None
+    if mu is not None:
+        cond = mu.detach()
+        with torch.no_grad(), autocast:
+            wrong = _unwrap(g).ca.moments(_wrong_texts(phi_t, labels, contrast, preset))[0]
+
+    with autocast:
+        outs_real = d(reals, cond, wrong)
+        outs_fake = d([f.detach() for f in fakes], cond)
+    target = 1.0 - preset.label_smoothing
+    loss_d = sum(
+        joint_discriminator_loss(_float(r), _float(f), preset.uncond_coef, target)
+        for r, f in zip(outs_real, outs_fake, strict=True)
+    )
+    _check_finite(step, {"discriminator loss": loss_d})
+    models.opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    models.opt_d.step()
+
+    with _frozen(d), autocast:
+        outs = _unwrap(d)(fakes, cond)
+    loss_adv = sum(joint_generator_loss(_float(o), preset.uncond_coef) for o in outs)
+    kl = _kl_term(mu, logvar, preset).to(real.device)
+    colour = torch.zeros((), device=real.device)
+    if preset.color_coef > 0:
+        colour = sum(colour_consistency(hi, lo) for lo, hi in itertools.pairwise(fakes))
+    loss_g = loss_adv + preset.kl_coef * kl + preset.color_coef * colour
+    _check_finite(step, {"generator loss": loss_adv, "KL term": kl, "colour term": colour})
+    _update(models, loss_g)
+
+    # D's outputs at the largest scale (the unconditional ones without text)
+    last_real, last_fake = outs_real[-1], outs_fake[-1]
+    scalars = {"d_loss": loss_d.item(), "g_loss": loss_adv.item(), "kl": kl.item()}
+    scalars["colour"] = colour.item()
+    scalars["d_real"] = _mean_probability(last_real.cond, last_real.uncond)
+    scalars["d_fake"] = _mean_probability(last_fake.cond, last_fake.uncond)
+    if last_real.wrong is not None:
+        scalars["d_wrong"] = _mean_probability(last_real.wrong)
+    return scalars
+
+
+def _float(out: DiscriminatorOutput) -> DiscriminatorOutput:
+    """The logits in float32 (bf16 autocast emits bf16), for the losses."""
+    return DiscriminatorOutput(*(None if t is None else t.float() for t in out))
+
+
+def _mean_probability(*logits: Tensor | None) -> float:
+    """The mean of sigmoid(l) for the first logits given (not None)."""
+    first = next(t for t in logits if t is not None)
+    return torch.sigmoid(first.detach().float()).mean().item()
 
 
 # --------------------------------------------------------------------------- building a run
@@ -241,18 +350,22 @@ def _ema_with_warmup(decay: float):
 def build_models(
     preset: Preset, stage: int, device: torch.device, steps_per_epoch: int, stage1: nn.Module | None
 ) -> Models:
-    """Fresh networks, Adam (lr, betas from the preset) and the lr halving schedule."""
-    if stage == 1:
+    """Fresh networks, Adam (lr, betas from the preset) and the lr halving schedule. A
+    StackGAN-v2 preset gets its tree and the discriminators of all its scales (`stage` 1)."""
+    if preset.branches:
+        g, d = TreeGenerator(preset), TreeDiscriminator(preset)
+    elif stage == 1:
         g, d = Stage1Generator(preset), Stage1Discriminator(preset)
     else:
         g, d = Stage2Generator(preset), Stage2Discriminator(preset)
     g, d = g.to(device), d.to(device)
     opt_g = torch.optim.Adam(g.parameters(), lr=preset.lr_g, betas=preset.betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=preset.lr_d, betas=preset.betas)
-    # The paper halves the learning rate every `lr_decay_epochs` epochs.
+    # The paper halves the learning rate every `lr_decay_epochs` epochs (0: StackGAN-v2 keeps it).
     decay_steps = max(1, preset.lr_decay_epochs * steps_per_epoch)
-    sched_g = torch.optim.lr_scheduler.StepLR(opt_g, step_size=decay_steps, gamma=0.5)
-    sched_d = torch.optim.lr_scheduler.StepLR(opt_d, step_size=decay_steps, gamma=0.5)
+    gamma = 0.5 if preset.lr_decay_epochs else 1.0
+    sched_g = torch.optim.lr_scheduler.StepLR(opt_g, step_size=decay_steps, gamma=gamma)
+    sched_d = torch.optim.lr_scheduler.StepLR(opt_d, step_size=decay_steps, gamma=gamma)
     ema = None
     if preset.ema_decay > 0:
         ema = AveragedModel(g, multi_avg_fn=_ema_with_warmup(preset.ema_decay), use_buffers=True)
@@ -289,7 +402,8 @@ def _preset_mismatch(saved: dict[str, Any], preset: Preset, stage: int) -> list[
     return [
         f"{k}: {saved[k]!r} (checkpoint) vs {current[k]!r} (this run)"
         for k in current
-        if _plain(saved[k]) != _plain(current[k]) and not (stage == 1 and k in STAGE2_FIELDS)
+        if _plain(saved[k]) != _plain(current[k])
+        and not (stage == 1 and not preset.branches and k in STAGE2_FIELDS)
     ]
 
 
@@ -454,6 +568,11 @@ def default_total_steps(preset: Preset, steps_per_epoch: int) -> int:
 
 def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -> TrainResult:
     """Train one stage (see the module docstring); `dataset` defaults to the preset's own."""
+    if preset.branches and options.stage != 1:
+        raise ValueError(
+            f"preset {preset.name!r} is a StackGAN-v2 tree, trained in one run with all its "
+            "scales: leave the stage at 1 (the CLI's --stage is not needed)"
+        )
     rank, world = _distributed()
     device = runtime.pick_device(options.device)
     if device.type == "cuda" and world > 1:
@@ -525,15 +644,16 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
             batches = iter(_epoch_loader(dataset, preset, options, epoch, offset, rank, world))
             first = False
         sample = next(batches)
-        real = (sample.image1 if options.stage == 1 else sample.image2).to(
-            device, non_blocking=True
-        )
+        # the tree takes the largest side and averages it down to its other scales
+        image = sample.image1 if options.stage == 1 and not preset.branches else sample.image2
+        real = image.to(device, non_blocking=True)
         if channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         phi_t = sample.embedding.to(device, non_blocking=True)
         contrast = sample.contrast.to(device) if preset.contrast_share > 0 else None
+        step_fn = train_step_tree if preset.branches else train_step
         try:
-            scalars = train_step(
+            scalars = step_fn(
                 models, real, phi_t, sample.labels, preset, contrast=contrast, step=step, amp=amp
             )
         except NonFiniteLossError as error:

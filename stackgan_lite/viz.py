@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from torchvision.utils import make_grid, save_image
 
 from stackgan_lite.runtime import eval_mode
+from stackgan_lite.stackgan_v2 import TreeGenerator
 
 __all__ = ["generate", "plot_losses", "sample_grid", "save_grid", "side_by_side"]
 
@@ -37,8 +38,13 @@ def sample_grid(
     generator: nn.Module, stage1: nn.Module | None, phi_t: Tensor, z: Tensor, path: str | Path
 ) -> Path:
     """The training run's progress picture: fixed captions and fixed z, epsilon = 0 (c_hat = mu);
-    Stage-II runs show each Stage-I sample beside its refinement."""
+    Stage-II runs show each Stage-I sample beside its refinement, StackGAN-v2 runs every scale of
+    each sample side by side."""
     epsilon = torch.zeros(phi_t.shape[0], generator.preset.condition_dim, device=phi_t.device)
+    if isinstance(generator, TreeGenerator):
+        with torch.no_grad(), eval_mode(generator):
+            images = generator(phi_t, z, epsilon).images
+        return save_grid(side_by_side(*images), path, nrow=3 * len(images))
     image1, image2 = generate(generator, stage1, phi_t, z, epsilon)
     if image2 is None:
         return save_grid(image1, path, nrow=8)
@@ -55,10 +61,14 @@ def plot_losses(log_path: str | Path, png_path: str | Path) -> Path:
     steps = [r["step"] for r in records]
     fig = Figure(figsize=(10, 3.5))
     ax_loss, ax_d = fig.subplots(1, 2)
-    for key in ("d_loss", "g_loss", "kl"):
-        ax_loss.plot(steps, [r[key] for r in records], label=key)
-    for key in ("d_real", "d_wrong", "d_fake"):
-        ax_d.plot(steps, [r[key] for r in records], label=key)
+    # a StackGAN-v2 run adds its colour term; one without text has no wrong pairs
+    for ax, keys in (
+        (ax_loss, ("d_loss", "g_loss", "kl", "colour")),
+        (ax_d, ("d_real", "d_wrong", "d_fake")),
+    ):
+        for key in keys:
+            if key in records[0]:
+                ax.plot(steps, [r[key] for r in records], label=key)
     ax_loss.set(xlabel="step", title="losses")
     ax_d.set(xlabel="step", title="mean D output (sigmoid)", ylim=(0, 1))
     for ax in (ax_loss, ax_d):
@@ -69,11 +79,13 @@ def plot_losses(log_path: str | Path, png_path: str | Path) -> Path:
     return png_path
 
 
-def side_by_side(stage1: Tensor, stage2: Tensor) -> Tensor:
-    """Interleave Stage-I images (nearest-upsampled to the Stage-II side) with Stage-II images,
-    so each Stage-I sample sits left of its Stage-II refinement: [2B, 3, s2, s2]."""
-    up = F.interpolate(stage1, size=stage2.shape[-2:], mode="nearest")
-    return torch.stack([up, stage2], dim=1).flatten(0, 1)
+def side_by_side(*stages: Tensor) -> Tensor:
+    """Interleave the images of k stages or scales (each nearest-upsampled to the last one's
+    side), so each sample's Stage-I image sits left of its Stage-II refinement (or each
+    StackGAN-v2 scale left of the next): [kB, 3, s, s]."""
+    side = stages[-1].shape[-2:]
+    up = [F.interpolate(x, size=side, mode="nearest") for x in stages]
+    return torch.stack(up, dim=1).flatten(0, 1)
 
 
 def save_grid(images: Tensor, path: str | Path, nrow: int = 8) -> Path:

@@ -19,7 +19,7 @@ from stackgan_lite.train import (
     load_checkpoint,
     train,
 )
-from tests.tiny_run import TINY, TinyDataset
+from tests.tiny_run import TINY, TINY_V2, TinyDataset
 
 TESTS = Path(__file__).parent
 ENV = {**os.environ, "PYTHONPATH": str(TESTS.parent), "OMP_NUM_THREADS": "1"}
@@ -67,10 +67,11 @@ def test_stage2_trains_on_a_frozen_stage1(tmp_path):
         load_checkpoint(result.checkpoint, TINY, stage=1)
 
 
-def test_resume_after_sigkill_is_bit_identical(tmp_path):
+@pytest.mark.parametrize("preset", [TINY, TINY_V2], ids=["v1", "v2"])
+def test_resume_after_sigkill_is_bit_identical(tmp_path, preset):
     steps = 12
     straight = train(
-        TINY,
+        preset,
         RunOptions(
             out=tmp_path / "straight", steps=steps, checkpoint_every=2, log_every=4, threads=1
         ),
@@ -79,6 +80,7 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
 
     out = tmp_path / "killed"
     command = [sys.executable, str(TESTS / "tiny_run.py"), str(out), str(steps), "0.01"]
+    command += ["--v2"] if preset.branches else []
     process = subprocess.Popen(command, env=ENV)
     deadline = time.time() + 120
     while not (out / "checkpoint.pt").exists() and time.time() < deadline:
@@ -134,7 +136,8 @@ def test_non_finite_loss_stops_the_run_naming_step_and_term_and_keeps_the_checkp
 
 
 @pytest.mark.slow
-def test_ddp_two_processes_on_cpu_end_with_identical_weights(tmp_path):
+@pytest.mark.parametrize("preset", [TINY, TINY_V2], ids=["v1", "v2"])
+def test_ddp_two_processes_on_cpu_end_with_identical_weights(tmp_path, preset):
     command = [
         sys.executable,
         "-m",
@@ -147,13 +150,14 @@ def test_ddp_two_processes_on_cpu_end_with_identical_weights(tmp_path):
         str(tmp_path),
         "4",
         "0",
+        *(["--v2"] if preset.branches else []),
     ]
     result = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     rank0 = torch.load(tmp_path / "generator_rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "generator_rank1.pt", weights_only=True)
     assert_identical(rank0, rank1)
-    assert load_checkpoint(tmp_path / "checkpoint.pt", TINY)["step"] == 4
+    assert load_checkpoint(tmp_path / "checkpoint.pt", preset)["step"] == 4
 
 
 def test_time_limit_stops_early_with_a_final_checkpoint(tmp_path):

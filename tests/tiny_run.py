@@ -27,6 +27,9 @@ TINY = presets.get("lite").replace(
     epochs=2,
 )
 
+# the same sizes as a StackGAN-v2 tree: 16, 32 and 64 px
+TINY_V2 = TINY.replace(name="tiny_v2", branches=3)
+
 
 class TinyDataset(Dataset):
     """24 random but fixed samples; `delay` seconds per item slows a run down to be killed;
@@ -61,10 +64,11 @@ class TinyDataset(Dataset):
 if __name__ == "__main__":
     out, steps, delay = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     resume = "--resume" in sys.argv
+    preset = TINY_V2 if "--v2" in sys.argv else TINY
     options = RunOptions(
         out=out, steps=steps, checkpoint_every=2, log_every=4, resume=resume, threads=1
     )
-    result = train(TINY, options, TinyDataset(delay=delay))
+    result = train(preset, options, TinyDataset(delay=delay))
     if torch.distributed.is_initialized():
         rank = torch.distributed.get_rank()
         torch.save(result.generator.state_dict(), out / f"generator_rank{rank}.pt")

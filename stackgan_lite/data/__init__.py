@@ -54,7 +54,13 @@ def build_dataset(
         from stackgan_lite.data.shapes import ShapesDataset
 
         size = 1024 if runtime.fast_mode() else None
-        return ShapesDataset(preset, split, size=size, contrast=preset.contrast_share > 0)
+        return ShapesDataset(
+            preset,
+            split,
+            size=size,
+            with_embedding=preset.text_conditioned,  # unconditional StackGAN-v2: images only
+            contrast=preset.contrast_share > 0,
+        )
     from stackgan_lite.data.legacy import DataNotFoundError
 
     if root is None:
