@@ -3,6 +3,11 @@ peak memory, for one preset and stage, with the variants side by side in one run
 
     python benchmarks/train_step.py --preset cub --stage 1 --batch 64
     python benchmarks/train_step.py --preset lite --stage 2 --data     # with the data pipeline
+    python benchmarks/train_step.py --preset cub_v2 --iters 2          # v2 beside v1's two stages
+
+A StackGAN-v2 preset (one joint iteration over its whole tree) is timed beside the StackGAN-v1
+preset it compares with (`--compare`, default: its name without `_v2`), Stage-I and Stage-II at
+the same batch size, and their sum: what one v1 iteration of both stages costs.
 
 Each variant runs in its own subprocess, so peak memory (max RSS on CPU, max allocated on CUDA)
 is that variant's alone. Reference on a 2-core CPU (the issue's measurement of the authors'
@@ -33,7 +38,7 @@ VARIANTS = {
 def measure(args: argparse.Namespace, variant: dict) -> dict:
     from stackgan_lite import presets, runtime
     from stackgan_lite.stage1 import Stage1Generator
-    from stackgan_lite.train import build_models, train_step
+    from stackgan_lite.train import build_models, train_step, train_step_tree
 
     torch.set_num_threads(args.threads)
     device = runtime.pick_device(args.device)
@@ -50,7 +55,9 @@ def measure(args: argparse.Namespace, variant: dict) -> dict:
         models.generator = torch.compile(models.generator)
         models.discriminator = torch.compile(models.discriminator)
 
-    side = preset.stage1_side if args.stage == 1 else preset.stage2_side
+    # a StackGAN-v2 tree takes the largest side and averages it down to its other scales
+    side = preset.stage1_side if args.stage == 1 and not preset.branches else preset.stage2_side
+    step = train_step_tree if preset.branches else train_step
     batches = _batches(args, preset, side)
     times = []
     for i in range(args.warmup + args.iters):
@@ -60,7 +67,7 @@ def measure(args: argparse.Namespace, variant: dict) -> dict:
         start = time.perf_counter()
         real = real.to(device, non_blocking=True).contiguous(memory_format=memory_format)
         phi_t = phi_t.to(device, non_blocking=True)
-        train_step(models, real, phi_t, labels, preset, amp=bool(variant.get("amp")))
+        step(models, real, phi_t, labels, preset, amp=bool(variant.get("amp")))
         if device.type == "cuda":
             torch.cuda.synchronize()
         if i >= args.warmup:
@@ -124,15 +131,26 @@ def main() -> None:
         help=f"comma-separated among {', '.join(VARIANTS)} (default: eager, "
         "channels_last, and on CUDA the bf16 ones)",
     )
+    parser.add_argument(
+        "--compare", default=None, help="v1 preset timed beside a v2 one (default: name − _v2)"
+    )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.batch is None:
-        from stackgan_lite import presets
+    from stackgan_lite import presets
 
+    if args.batch is None:
         args.batch = presets.get(args.preset).batch_size
     if args.one:  # inside a variant's subprocess
         print(json.dumps(measure(args, VARIANTS[args.one])))
         return
+    jobs = [(args.preset, args.stage, f"{args.preset} Stage-{args.stage}")]
+    if presets.get(args.preset).branches:
+        v1 = args.compare or args.preset.removesuffix("_v2")
+        jobs = [
+            (args.preset, 1, f"{args.preset} tree"),
+            (v1, 1, f"{v1} Stage-I"),
+            (v1, 2, f"{v1} Stage-II"),
+        ]
 
     cuda = torch.cuda.is_available() and args.device in ("auto", "cuda")
     names = (
@@ -145,21 +163,31 @@ def main() -> None:
         )
     )
     print(
-        f"preset {args.preset} · Stage-{args.stage} · batch {args.batch} · "
-        f"{args.threads} CPU threads · data pipeline {'on' if args.data else 'off'}"
+        f"batch {args.batch} · {args.threads} CPU threads · "
+        f"data pipeline {'on' if args.data else 'off'}"
     )
-    print(f"{'variant':<22}{'s / iter':>10}{'images/s':>11}{'peak MiB':>11}  device")
+    print(f"{'run':<20}{'variant':<20}{'s / iter':>10}{'images/s':>11}{'peak MiB':>11}  device")
     for name in names:
-        result = subprocess.run(
-            [sys.executable, __file__, *sys.argv[1:], "--one", name], capture_output=True, text=True
-        )
-        if result.returncode != 0:
-            print(f"{name:<22} failed: {result.stderr.strip().splitlines()[-1]}")
-            continue
-        r = json.loads(result.stdout.strip().splitlines()[-1])
-        print(
-            f"{name:<22}{r['s_per_iter']:>10.3f}{r['images_per_s']:>11.1f}{r['peak_mib']:>11.0f}  {r['device']}"
-        )
+        seconds = {}
+        for preset, stage, label in jobs:
+            argv = [*sys.argv[1:], "--preset", preset, "--stage", str(stage), "--one", name]
+            argv += ["--batch", str(args.batch)]
+            result = subprocess.run(
+                [sys.executable, __file__, *argv], capture_output=True, text=True
+            )
+            if result.returncode != 0:
+                print(f"{label:<20}{name:<20} failed: {result.stderr.strip().splitlines()[-1]}")
+                continue
+            r = json.loads(result.stdout.strip().splitlines()[-1])
+            seconds[label] = r["s_per_iter"]
+            print(
+                f"{label:<20}{name:<20}{r['s_per_iter']:>10.3f}{r['images_per_s']:>11.1f}"
+                f"{r['peak_mib']:>11.0f}  {r['device']}"
+            )
+        if len(jobs) == 3 and len(seconds) == 3:
+            both = seconds[jobs[1][2]] + seconds[jobs[2][2]]
+            label = f"{jobs[1][0]} I + II"
+            print(f"{label:<20}{name:<20}{both:>10.3f}{args.batch / both:>11.1f}")
 
 
 if __name__ == "__main__":

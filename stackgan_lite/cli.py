@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from stackgan_lite import presets
+from stackgan_lite.stackgan_v2 import TreeDiscriminator, TreeGenerator
 from stackgan_lite.stage1 import Stage1Discriminator, Stage1Generator
 from stackgan_lite.stage2 import Stage2Discriminator, Stage2Generator
 
@@ -21,31 +22,47 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def _logits(out) -> str:
+    return ", ".join(f"{k} {list(t.shape)}" for k, t in out._asdict().items() if t is not None)
+
+
 @torch.no_grad()
 def summary(preset_name: str, batch: int = 2) -> str:
     """Each network's output shape for a batch of `batch` and its parameter count, as a table."""
     preset = presets.get(preset_name)
-    g1, d1 = Stage1Generator(preset).eval(), Stage1Discriminator(preset).eval()
-    g2, d2 = Stage2Generator(preset).eval(), Stage2Discriminator(preset).eval()
     phi_t = torch.randn(batch, preset.text_dim)
-    image1 = g1(phi_t, torch.randn(batch, preset.z_dim)).image
-    image2 = g2(image1, phi_t).image
-
-    def logits(out):
-        return ", ".join(f"{k} {list(t.shape)}" for k, t in out._asdict().items() if t is not None)
-
-    rows = [
-        ("Stage1Generator", f"{list(image1.shape)}", g1),
-        ("Stage1Discriminator", logits(d1(image1, phi_t)), d1),
-        ("Stage2Generator", f"{list(image2.shape)}", g2),
-        ("Stage2Discriminator", logits(d2(image2, phi_t)), d2),
-    ]
+    z = torch.randn(batch, preset.z_dim)
+    if preset.branches:
+        rows = _tree_rows(preset, phi_t, z)
+    else:
+        g1, d1 = Stage1Generator(preset).eval(), Stage1Discriminator(preset).eval()
+        g2, d2 = Stage2Generator(preset).eval(), Stage2Discriminator(preset).eval()
+        image1 = g1(phi_t, z).image
+        image2 = g2(image1, phi_t).image
+        rows = [
+            ("Stage1Generator", f"{list(image1.shape)}", g1),
+            ("Stage1Discriminator", _logits(d1(image1, phi_t)), d1),
+            ("Stage2Generator", f"{list(image2.shape)}", g2),
+            ("Stage2Discriminator", _logits(d2(image2, phi_t)), d2),
+        ]
     lines = [
         f"preset {preset.name}: batch {batch}",
         f"{'network':<22}{'output':<34}{'parameters':>14}",
     ]
     lines += [f"{name:<22}{shape:<34}{count_parameters(net):>14,}" for name, shape, net in rows]
     return "\n".join(lines)
+
+
+def _tree_rows(preset: presets.Preset, phi_t: torch.Tensor, z: torch.Tensor) -> list:
+    """summary's rows for a StackGAN-v2 tree: the generator (its output at every scale), then
+    each scale's discriminator."""
+    g, ds = TreeGenerator(preset).eval(), TreeDiscriminator(preset).eval()
+    out = g(phi_t, z)
+    sides = ", ".join(str(x.shape[-1]) for x in out.images)
+    rows = [("TreeGenerator", f"[{out.image.shape[0]}, 3, s, s], s = {sides}", g)]
+    for i, (d, x) in enumerate(zip(ds.scales, out.images, strict=True)):
+        rows.append((f"ScaleDiscriminator {i}", _logits(d(x, out.mu)), d))
+    return rows
 
 
 def _cmd_summary(args: argparse.Namespace) -> None:
@@ -57,13 +74,16 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from stackgan_lite.train import RunOptions, train
 
     preset = presets.get(args.preset)
-    out = Path(args.out or f"runs/{preset.name}/stage{args.stage}")
+    stage = _stage(args, preset)
+    out = Path(
+        args.out or f"runs/{preset.name}/" + ("tree" if preset.branches else f"stage{stage}")
+    )
     stage1 = args.stage1
-    if args.stage == 2 and stage1 is None:
+    if stage == 2 and stage1 is None:
         own = out.parent / "stage1" / "checkpoint.pt"
         stage1 = own if own.is_file() else None  # else: the preset's shipped Stage-I weights
     options = RunOptions(
-        stage=args.stage,
+        stage=stage,
         out=out,
         steps=args.steps,
         seed=args.seed,
@@ -76,21 +96,46 @@ def _cmd_train(args: argparse.Namespace) -> None:
         channels_last=args.channels_last,
         num_workers=args.workers,
     )
-    dataset = build_dataset(preset, "train", args.data, stage2=args.stage == 2, cache=args.cache)
+    # Stage-II and the tree train on the largest side
+    stage2 = stage == 2 or preset.branches > 0
+    dataset = build_dataset(preset, "train", args.data, stage2=stage2, cache=args.cache)
     result = train(preset, options, dataset)
     print(f"checkpoint: {result.checkpoint}\nlog: {result.log}")
 
 
+def _stage(args: argparse.Namespace, preset: presets.Preset) -> int:
+    """--stage: required for a StackGAN-v1 preset, 1 (its only run) for a StackGAN-v2 tree."""
+    if preset.branches:
+        if args.stage == 2:
+            raise ValueError(
+                f"preset {preset.name!r} is a StackGAN-v2 tree, trained and stored as one "
+                "network with all its scales: drop --stage"
+            )
+        return 1
+    if args.stage is None:
+        raise ValueError(f"preset {preset.name!r} has two stages: add --stage 1 or --stage 2")
+    return args.stage
+
+
 def _generators(args: argparse.Namespace):
-    """The shipped generators of --preset, or those of the --stage1 / --stage2 files."""
+    """The shipped generators of --preset, or those of the --stage1 / --stage2 files; for a
+    StackGAN-v2 preset (the tree, None), the tree from --tree or the shipped one."""
     from stackgan_lite import pretrained
 
+    preset = presets.get(args.preset)
+    if preset.branches:
+        if args.stage1 is not None or args.stage2 is not None:
+            raise ValueError(f"preset {preset.name!r} is one tree: pass its file with --tree")
+        if args.tree is None:
+            return pretrained.load_tree(preset.name), None
+        return pretrained.load_generator(preset, Path(args.tree)), None
+    if args.tree is not None:
+        raise ValueError(f"--tree is for StackGAN-v2 presets; {preset.name!r} has two stages")
     if args.stage1 is None:
         if args.stage2 is not None:
             raise ValueError("--stage2 needs the Stage-I file it was trained on: add --stage1")
         models = pretrained.load(args.preset)
         return models.stage1, models.stage2
-    preset = presets.get(args.preset)
     g1 = pretrained.load_generator(preset, Path(args.stage1), 1)
     g2 = None if args.stage2 is None else pretrained.load_generator(preset, Path(args.stage2), 2)
     return g1, g2
@@ -101,14 +146,21 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     from stackgan_lite.viz import generate, save_grid, side_by_side
 
     g1, g2 = _generators(args)
-    if g2 is None:
+    if g2 is None and not isinstance(g1, TreeGenerator):
         raise ValueError("sample draws Stage-I beside Stage-II: add --stage2 CHECKPOINT")
     torch.manual_seed(args.seed)
     phi_t = text.embed([args.caption] * args.n, g1.preset)
     z = torch.randn(args.n, g1.preset.z_dim)
-    image1, image2 = generate(g2, g1, phi_t, z)
-    path = save_grid(side_by_side(image1, image2), args.out, nrow=min(8, 2 * args.n))
-    print(f"{args.n} samples of {args.caption!r} (Stage-I | Stage-II pairs): {path}")
+    if g2 is None:  # the tree: every scale of each sample, side by side
+        with torch.no_grad():
+            images = g1(phi_t, z).images
+        what = " | ".join(f"{x.shape[-1]} px" for x in images)
+    else:
+        images = generate(g2, g1, phi_t, z)
+        what = "Stage-I | Stage-II"
+    k = len(images)
+    path = save_grid(side_by_side(*images), args.out, nrow=k * max(1, 8 // k))
+    print(f"{args.n} samples of {args.caption!r} ({what}): {path}")
 
 
 def _cmd_train_text(args: argparse.Namespace) -> None:
@@ -134,9 +186,11 @@ def _cmd_export(args: argparse.Namespace) -> None:
     from stackgan_lite import pretrained
 
     preset = presets.get(args.preset)
+    stage = _stage(args, preset)
     out = Path(args.out) if args.out else None
-    path = pretrained.export(preset, Path(args.checkpoint), args.stage, out)
-    print(f"Stage-{args.stage} generator of {args.checkpoint} written to {path}")
+    path = pretrained.export(preset, Path(args.checkpoint), stage, out)
+    what = "generator tree" if preset.branches else f"Stage-{stage} generator"
+    print(f"{what} of {args.checkpoint} written to {path}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -150,22 +204,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     from stackgan_lite.evaluate import evaluate_lite
 
-    if args.preset != "lite":
+    preset = presets.get(args.preset)
+    if preset.dataset != "shapes" or not preset.text_conditioned:
         raise ValueError(
-            f"evaluate scores the embedded dataset (preset lite); for {args.preset!r} use "
-            "stackgan_lite.metrics.evaluate_generator with the paper's Inception-v3 weights"
+            "evaluate scores text-to-image generators on the embedded dataset (presets lite, "
+            f"lite_v2); for {args.preset!r} use stackgan_lite.metrics.evaluate_generator "
+            "(with the paper's Inception-v3 weights for cub / flowers)"
         )
     g1, g2 = _generators(args)
-    if args.stage == 2 and g2 is None:
+    if args.stage == 2 and g2 is None and not preset.branches:
         raise ValueError("--stage 2 needs --stage2 CHECKPOINT as well as --stage1")
-    result = evaluate_lite(g1, g2, stage=args.stage, n=args.n, seed=args.seed)
+    result = evaluate_lite(g1, g2, stage=args.stage, n=args.n, seed=args.seed, preset=preset.name)
     if args.json:
         print(json.dumps(result))
         return
     seen = result["caption_consistency"]["seen"]
     held = result["caption_consistency"]["held_out"]
+    what = f"{'first' if args.stage == 1 else 'last'} scale" if preset.branches else ""
     print(
-        f"Stage-{args.stage} · N={result['n']} · splits={result['splits']} · seed={result['seed']}\n"
+        f"{what or f'Stage-{args.stage}'} · {result['side']} px · N={result['n']} · splits={result['splits']} · seed={result['seed']}\n"
         f"classifier score {result['classifier_score']:.3f} ± {result['classifier_score_std']:.3f} "
         f"(real images: {result['classifier_score_real']:.3f}; maximum "
         f"{result['classifier_score_max']})\nFID {result['fid']:.3f}\n"
@@ -188,6 +245,11 @@ def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
             default=None,
             help=f"Stage-{'I' * stage} checkpoint or exported weights (default: the shipped ones)",
         )
+    parser.add_argument(
+        "--tree",
+        default=None,
+        help="StackGAN-v2 presets: the tree's checkpoint or exported weights (default: shipped)",
+    )
 
 
 def _weights_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -207,11 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=2)
     p.set_defaults(run=_cmd_summary)
 
-    p = commands.add_parser("train", help="train Stage-I or Stage-II of a preset")
+    p = commands.add_parser("train", help="train Stage-I or Stage-II, or a StackGAN-v2 tree")
     _preset_argument(p)
-    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument(
+        "--stage", type=int, choices=(1, 2), default=None, help="v1 presets (v2 trains in one run)"
+    )
     p.add_argument("--steps", type=int, default=None, help="default: the preset's epochs")
-    p.add_argument("--out", default=None, help="run folder (default: runs/PRESET/stageN)")
+    p.add_argument(
+        "--out", default=None, help="run folder (default: runs/PRESET/stageN, runs/PRESET/tree)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="dataset folder (cub / flowers presets)")
@@ -260,7 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("evaluate", help="score generators on the embedded dataset (lite)")
     _preset_argument(p)
-    p.add_argument("--stage", type=int, choices=(1, 2), default=2)
+    p.add_argument(
+        "--stage",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="1: Stage-I (a tree's first scale), 2: Stage-II (a tree's last scale)",
+    )
     p.add_argument("--n", type=int, default=1000, help="number of test captions / images")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -269,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("export", help="slim a training checkpoint to its generator")
     _preset_argument(p)
-    p.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    p.add_argument("--stage", type=int, choices=(1, 2), default=None, help="v1 presets")
     p.add_argument("--checkpoint", required=True, help="the run's checkpoint.pt")
     p.add_argument("--out", default=None, help="weights file (default: the shipped one)")
     p.set_defaults(run=_cmd_export)

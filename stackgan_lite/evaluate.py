@@ -1,7 +1,8 @@
 """What `python -m stackgan_lite evaluate` measures on the embedded dataset, in one function.
 
 For N test captions (the test split draws every (shape, colour) pair, the held-out ones too),
-one seeded image each from Stage-I or Stage-II, scored with the shipped shapes classifier:
+one seeded image each from Stage-I or Stage-II (or a StackGAN-v2 tree's first or last scale, the
+same sides), scored with the shipped shapes classifier:
 
 - classifier score (IS with the shapes classifier; maximum K = 24) and its ceiling, the score
   of the real test images at the same side;
@@ -41,12 +42,17 @@ from stackgan_lite.metrics import (
     sample_images,
 )
 from stackgan_lite.metrics.shapes_classifier import load_classifier
+from stackgan_lite.stackgan_v2 import TreeGenerator
 
 __all__ = ["evaluate_lite", "generator_for_stage"]
 
 
 def generator_for_stage(g1: nn.Module, g2: nn.Module | None, stage: int):
-    """`generate(phi_t, z) -> images` for Stage-I, or Stage-II fed by Stage-I."""
+    """`generate(phi_t, z) -> images` for Stage-I, or Stage-II fed by Stage-I. Given a
+    StackGAN-v2 tree as `g1`, stage 1 is its first scale and stage 2 its last (the same sides)."""
+    if isinstance(g1, TreeGenerator):
+        scale = 0 if stage == 1 else -1
+        return lambda phi_t, z: g1(phi_t, z).images[scale]
     if stage == 1:
         return lambda phi_t, z: g1(phi_t, z).image
     return lambda phi_t, z: g2(g1(phi_t, z).image, phi_t).image
@@ -67,11 +73,12 @@ def evaluate_lite(
     n: int = 1000,
     seed: int = 0,
     splits: int = 10,
-    preset: str = "lite",
+    preset: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready figures described in the module docstring."""
+    """The JSON-ready figures described in the module docstring (`preset`: g1's by default)."""
+    preset = preset or g1.preset.name
     p = presets.get(preset)
-    if stage == 2 and g2 is None:
+    if stage == 2 and g2 is None and not isinstance(g1, TreeGenerator):
         raise ValueError("stage 2 needs the Stage-II generator g2")
     data = ShapesDataset(p, "test", size=n, seed=seed)
     items = [data[i] for i in range(n)]  # one caption (and its embedding) per test image

@@ -2,13 +2,13 @@
 
 Two layers:
 
-* pure functions: `ca_sample` (CA with a given epsilon → c_hat, mu, sigma), `stage1_images` and
-  `stage2_images` (the generators' forward with a given z and epsilon, in eval mode, so the same
-  slider values always give bit-identical images), `interpolate_captions` (images along the line
+* pure functions: `ca_sample` (CA with a given epsilon → c_hat, mu, sigma), `stage1_images`,
+  `stage2_images` and `tree_images` (the generators' forward with a given z and epsilon, in eval
+  mode, so the same slider values always give bit-identical images), `interpolate_captions` (images along the line
   between two captions' embeddings), `pixel_diversity`;
 * builders: `epsilon_slider` and `z_and_epsilon_sliders` return a `SliderPanel`, an ipywidgets
   VBox of a caption box, one FloatSlider per shown dimension of z / epsilon, a status line and
-  an Image widget. Every widget change calls the panel's `update()`, a plain method that tests
+  an Image widget; given a StackGAN-v2 tree, the panel shows every scale. Every widget change calls the panel's `update()`, a plain method that tests
   call directly; it re-renders the images (and, for the epsilon slider, c_hat against mu ± sigma)
   into a PNG with matplotlib's Agg canvas, so nothing depends on a notebook front end.
 
@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from stackgan_lite import text
 from stackgan_lite.runtime import eval_mode
+from stackgan_lite.stackgan_v2 import TreeGenerator
 from stackgan_lite.viz import generate
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "render_panel",
     "stage1_images",
     "stage2_images",
+    "tree_images",
     "with_values",
     "z_and_epsilon_sliders",
 ]
@@ -140,6 +142,16 @@ def stage2_images(
     phi_t, z, epsilon = _inputs(g1, caption_or_phi, z, epsilon)
     image1, image2 = generate(g2, g1, phi_t, z, epsilon)
     return image1, image2
+
+
+def tree_images(
+    tree: TreeGenerator, caption_or_phi: str | Tensor, z: Tensor, epsilon: Tensor | None = None
+) -> list[Tensor]:
+    """A StackGAN-v2 tree's images at every scale, [B, 3, side_i, side_i] each, as in
+    `stage1_images` (one z and one c_hat feed all the branches)."""
+    phi_t, z, epsilon = _inputs(tree, caption_or_phi, z, epsilon)
+    with torch.no_grad(), eval_mode(tree):
+        return tree(phi_t, z, epsilon).images
 
 
 class Interpolation(NamedTuple):
@@ -331,7 +343,12 @@ class SliderPanel:
         except ValueError as error:
             self.status.value = f"<span style='color:#b00'>⚠ {error}</span>"
             return
-        if self.g2 is None:
+        if isinstance(self.g1, TreeGenerator):
+            scales = tree_images(self.g1, phi_t, self.z, self.epsilon)
+            self.stage1, self.images = scales[0], scales[-1]
+            images = [im for per_sample in zip(*scales, strict=True) for im in per_sample]
+            titles = [f"{x.shape[-1]} px" for x in scales] * len(scales[0])
+        elif self.g2 is None:
             images = stage1_images(self.g1, phi_t, self.z, self.epsilon)
             titles = ["Stage-I"] * len(images) if len(images) == 1 else None
             self.stage1, self.images = images, images
@@ -384,7 +401,8 @@ def z_and_epsilon_sliders(
 ) -> SliderPanel:
     """Sliders for the first `dims` dimensions of z and epsilon (or the listed indices; the rest
     of z is a seeded N(0, I) draw, the rest of epsilon zeros) and a caption box; shows the
-    Stage-I image, and beside it the Stage-II image when `g2` is given."""
+    Stage-I image, and beside it the Stage-II image when `g2` is given. Given a StackGAN-v2 tree
+    as `g1` (and no `g2`), it shows the tree's image at every scale."""
     preset = g1.preset
     z_dims = _default_dims(dims, preset.z_dim)
     eps_dims = _default_dims(dims if epsilon_dims is None else epsilon_dims, preset.condition_dim)

@@ -24,7 +24,8 @@ def test_unknown_preset_is_one_clear_line_not_a_traceback():
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: unknown preset 'nope'; available presets: cub, flowers, lite, lite_noca"
+        "error: unknown preset 'nope'; available presets: "
+        "cub, cub_v2, flowers, lite, lite_noca, lite_v2, lite_v2_uncond"
     )
     assert "Traceback" not in result.stderr
 

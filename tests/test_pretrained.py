@@ -143,7 +143,7 @@ def test_evaluate_and_sample_take_exported_checkpoints(tmp_path, capsys):
     ("argv", "message"),
     [
         (["train", "--preset", "cub", "--stage", "1"], "data/README.md"),
-        (["evaluate", "--preset", "cub"], "embedded dataset (preset lite)"),
+        (["evaluate", "--preset", "cub"], "generators on the embedded dataset (presets lite"),
         (
             ["sample", "--preset", "flowers", "--caption", "a red flower", "--out", "x.png"],
             "no shipped weights",

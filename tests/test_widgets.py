@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from stackgan_lite import ca_demo, presets, text, widgets
+from stackgan_lite.stackgan_v2 import TreeGenerator
 from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.stage2 import Stage2Generator
 
@@ -246,3 +247,29 @@ def test_fit_ca_reaches_the_closed_form_optimum():
         ca_demo.fit_ca(phi_t, target[:3], 1.0)
     with pytest.raises(ValueError):
         ca_demo.optimum(target, -1.0)
+
+
+def test_tree_panel_shows_every_scale_and_its_z_slider_moves_them_all():
+    p = presets.get("lite_v2")
+    torch.manual_seed(2)
+    tree = TreeGenerator(p).eval()
+    z = torch.randn(p.z_dim)
+    scales = widgets.tree_images(tree, CAPTION, z)
+    assert [x.shape for x in scales] == [(1, 3, s, s) for s in (16, 32, 64)]
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(scales, widgets.tree_images(tree, CAPTION, z), strict=True)
+    )
+
+    panel = widgets.z_and_epsilon_sliders(tree, caption=CAPTION, dims=2, seed=0)
+    assert len(panel.z_sliders) == 2 and panel.images.shape == (1, 3, 64, 64)
+    assert panel.stage1.shape == (1, 3, 16, 16)
+    before = [x.clone() for x in widgets.tree_images(tree, CAPTION, panel.z, panel.epsilon)]
+    panel.z_sliders[0].value = 2.5  # the observer calls update()
+    assert panel.updates == 2 and panel.z[0] == 2.5
+    after = widgets.tree_images(tree, CAPTION, panel.z, panel.epsilon)
+    assert all(
+        not torch.equal(a, b) for a, b in zip(before, after, strict=True)
+    )  # one z feeds every branch
+    assert torch.equal(panel.images, after[-1]) and torch.equal(panel.stage1, after[0])
+    assert bytes(panel.image.value[:4]) == b"\x89PNG"
