@@ -127,7 +127,8 @@ def evaluate_lite(
         )
         fake_div.append(_diversity(classify(classifier, same).features))
         real_same = real_out.features[classes == classes[i]][:per_caption]
-        real_div.append(_diversity(real_same))
+        if len(real_same) >= 2:  # a small N may hold a single image of the class: no pair
+            real_div.append(_diversity(real_same))
 
     return {
         "preset": preset,
@@ -142,7 +143,7 @@ def evaluate_lite(
         "caption_consistency": consistency,
         "r_precision": r_precision,
         "diversity": float(np.mean(fake_div)),
-        "diversity_real": float(np.mean(real_div)),
+        "diversity_real": float(np.mean(real_div)) if real_div else float("nan"),
         "n": n,
         "splits": splits,
         "seed": seed,

@@ -298,9 +298,10 @@ def train_step_tree(
         outs = _unwrap(d)(fakes, cond)
     loss_adv = sum(joint_generator_loss(_float(o), preset.uncond_coef) for o in outs)
     kl = _kl_term(mu, logvar, preset).to(real.device)
-    colour = torch.zeros((), device=real.device)
-    if preset.color_coef > 0:
+    # measured (and logged) even where it is off, so runs with and without it compare
+    with torch.set_grad_enabled(preset.color_coef > 0):
         colour = sum(colour_consistency(hi, lo) for lo, hi in itertools.pairwise(fakes))
+    colour = torch.as_tensor(colour, dtype=torch.float32, device=real.device)  # one scale: 0
     loss_g = loss_adv + preset.kl_coef * kl + preset.color_coef * colour
     _check_finite(step, {"generator loss": loss_adv, "KL term": kl, "colour term": colour})
     _update(models, loss_g)

@@ -250,6 +250,9 @@ def test_unconditional_mode_trains_a_few_steps_with_colour_consistency(tmp_path)
     result = train(preset, options, TinyDataset())
     record = json.loads(result.log.read_text().splitlines()[-1])
     assert record["colour"] > 0 and record["kl"] == 0.0 and "d_wrong" not in record
+    # a text-conditioned tree has it off (the paper's text setting) but still logs it
+    off = train(TINY_V2, RunOptions(out=tmp_path / "off", steps=1, threads=1), TinyDataset())
+    assert json.loads(off.log.read_text().splitlines()[-1])["colour"] > 0
     assert result.generator.ca is None
     assert (tmp_path / "losses.png").stat().st_size > 0
 
@@ -290,6 +293,8 @@ def test_the_cli_exports_evaluates_and_samples_a_tree(tmp_path, capsys):
         result = json.loads(capsys.readouterr().out.splitlines()[-1])
         assert (result["side"], result["n"], result["preset"]) == (side, 100, "lite_v2")
         assert 1.0 <= result["classifier_score"] <= result["classifier_score_max"]
+        # 100 test images hold a class seen once: its lone image has no pair, and is skipped
+        assert math.isfinite(result["diversity_real"]) and result["diversity_real"] > 0
 
     out = tmp_path / "tree.png"
     argv = ["sample", "--preset", "lite_v2", "--tree", str(exported), "--caption", "a red circle"]
