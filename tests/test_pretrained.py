@@ -32,8 +32,24 @@ def shipped():
 def test_shipped_generators_load_in_eval_mode_with_their_preset(shipped):
     assert shipped.preset.name == "lite"
     assert not shipped.stage1.training and not shipped.stage2.training
-    size = sum(pretrained.weights_path("lite", s).stat().st_size for s in (1, 2))
-    assert size < 20 * 2**20
+    size = sum(path.stat().st_size for path in pretrained.WEIGHTS.glob("*.pt"))
+    assert size < 20 * 2**20  # every shipped file: generators, text encoder, classifier
+
+
+def test_shipped_tree_loads_and_clears_floors_under_its_measured_figures():
+    """The lite_v2 tree, 300 samples, seed 1; floors a little under what it measures (README:
+    "StackGAN-v2 beside v1"). It is far weaker than v1 on colour and shape, and is held here
+    to what it does learn (background, size, position), so a broken loader still fails."""
+    tree = pretrained.load_tree("lite_v2")
+    assert tree.preset == presets.get("lite_v2") and not tree.training
+    for stage in (1, 2):
+        result = evaluate_lite(tree, stage=stage, n=300, seed=1)
+        seen = result["caption_consistency"]["seen"]
+        floors = {"background": 0.95, "size": 0.6, "position": 0.35, "shape": 0.25}
+        for attribute, floor in floors.items():
+            assert seen[attribute] >= floor, (stage, attribute)
+        assert result["classifier_score"] >= 0.3 * result["classifier_score_real"]  # 0.37, 0.52
+        assert result["diversity"] > 0.2 * result["diversity_real"]
 
 
 def test_missing_weights_say_how_to_train_them():
