@@ -1,6 +1,5 @@
 """The shipped lite generators: loading, export, the CLI around them, and a quick quality check."""
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -14,14 +13,12 @@ from stackgan_lite.cli import main
 from stackgan_lite.evaluate import evaluate_lite
 from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.train import (
-    CHECKPOINT_FORMAT,
     CheckpointError,
     RunOptions,
     load_checkpoint,
-    save_checkpoint,
     train,
 )
-from tests.tiny_run import TINY, TinyDataset
+from tests.tiny_run import TINY, TinyDataset, write_generator_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -117,18 +114,7 @@ def test_sample_refuses_an_empty_caption_in_one_line():
 def test_evaluate_and_sample_take_exported_checkpoints(tmp_path, capsys):
     """A researcher's own run: `export` a checkpoint, then `evaluate --stage1 FILE`."""
     lite = presets.get("lite")
-    checkpoint = tmp_path / "checkpoint.pt"
-    save_checkpoint(
-        checkpoint,
-        {
-            "format": CHECKPOINT_FORMAT,
-            "preset": dataclasses.asdict(lite),
-            "stage": 1,
-            "step": 7,
-            "seed": 0,
-            "generator": Stage1Generator(lite).state_dict(),
-        },
-    )
+    checkpoint = write_generator_checkpoint(tmp_path / "checkpoint.pt", lite, Stage1Generator(lite))
     exported = tmp_path / "mine_stage1.pt"
     argv = ["export", "--stage", "1", "--checkpoint", str(checkpoint), "--out", str(exported)]
     assert main(argv) == 0

@@ -1,4 +1,3 @@
-import dataclasses
 import json
 import math
 
@@ -22,13 +21,11 @@ from stackgan_lite.stackgan_v2 import (
     tree_sides,
 )
 from stackgan_lite.train import (
-    CHECKPOINT_FORMAT,
     RunOptions,
     load_checkpoint,
-    save_checkpoint,
     train,
 )
-from tests.tiny_run import TINY_V2, TinyDataset
+from tests.tiny_run import TINY_V2, TinyDataset, write_generator_checkpoint
 
 
 @pytest.mark.parametrize("name", ["cub_v2", "lite_v2", "lite_v2_uncond"])
@@ -260,17 +257,8 @@ def test_unconditional_mode_trains_a_few_steps_with_colour_consistency(tmp_path)
 def test_the_cli_exports_evaluates_and_samples_a_tree(tmp_path, capsys):
     lite_v2 = presets.get("lite_v2")
     torch.manual_seed(0)
-    checkpoint = tmp_path / "checkpoint.pt"
-    save_checkpoint(
-        checkpoint,
-        {
-            "format": CHECKPOINT_FORMAT,
-            "preset": dataclasses.asdict(lite_v2),
-            "stage": 1,
-            "step": 3,
-            "seed": 0,
-            "generator": TreeGenerator(lite_v2).state_dict(),
-        },
+    checkpoint = write_generator_checkpoint(
+        tmp_path / "checkpoint.pt", lite_v2, TreeGenerator(lite_v2)
     )
     exported = tmp_path / "mine.pt"
     argv = [

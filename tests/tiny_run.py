@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from torch.utils.data import Dataset
 
 from stackgan_lite import presets
 from stackgan_lite.data import Sample
-from stackgan_lite.train import RunOptions, train
+from stackgan_lite.train import CHECKPOINT_FORMAT, RunOptions, save_checkpoint, train
 
 TINY = presets.get("lite").replace(
     name="tiny",
@@ -29,6 +30,23 @@ TINY = presets.get("lite").replace(
 
 # the same sizes as a StackGAN-v2 tree: 16, 32 and 64 px
 TINY_V2 = TINY.replace(name="tiny_v2", branches=3)
+
+
+def write_generator_checkpoint(
+    path: Path, preset: presets.Preset, generator: torch.nn.Module
+) -> Path:
+    """A stage-1 checkpoint holding only `generator`, as a researcher's own run would leave one
+    (for the export / evaluate / sample commands)."""
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "preset": dataclasses.asdict(preset),
+        "stage": 1,
+        "step": 3,
+        "seed": 0,
+        "generator": generator.state_dict(),
+    }
+    save_checkpoint(path, state)
+    return path
 
 
 class TinyDataset(Dataset):
