@@ -173,7 +173,26 @@ def _kl_term(mu: Tensor | None, logvar: Tensor | None, preset: Preset) -> Tensor
     return kl_divergence(mu.float(), logvar.float(), preset.kl_reduction)
 
 
-def _update(models: Models, loss_g: Tensor) -> None:
+def _float(out: DiscriminatorOutput) -> DiscriminatorOutput:
+    """The logits in float32 (bf16 autocast emits bf16), for the losses."""
+    return DiscriminatorOutput(*(None if t is None else t.float() for t in out))
+
+
+def _mean_probability(*logits: Tensor | None) -> float:
+    """The mean of sigmoid(l) for the first logits given (not None)."""
+    first = next(t for t in logits if t is not None)
+    return torch.sigmoid(first.detach().float()).mean().item()
+
+
+def _update_d(models: Models, loss_d: Tensor, step: int) -> None:
+    """The D update, refused (NonFiniteLossError) before it is made if the loss is not finite."""
+    _check_finite(step, {"discriminator loss": loss_d})
+    models.opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    models.opt_d.step()
+
+
+def _update_g(models: Models, loss_g: Tensor) -> None:
     """The G update, then the schedulers and the EMA of G."""
     models.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
@@ -219,34 +238,27 @@ def train_step(
     with autocast:
         out_real = d(real, phi_t, wrong_phi_t)
         out_fake = d(fake.detach(), phi_t)
+    r, f = _float(out_real), _float(out_fake)
     loss_d = discriminator_loss(
-        out_real.cond.float(),
-        out_real.wrong.float(),
-        out_fake.cond.float(),
-        None if out_real.uncond is None else out_real.uncond.float(),
-        None if out_fake.uncond is None else out_fake.uncond.float(),
-        real_target=1.0 - preset.label_smoothing,
+        r.cond, r.wrong, f.cond, r.uncond, f.uncond, real_target=1.0 - preset.label_smoothing
     )
-    _check_finite(step, {"discriminator loss": loss_d})
-    models.opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    models.opt_d.step()
+    _update_d(models, loss_d, step)
 
     # G step: fool D on (fake, t), keep the CA Gaussian close to N(0, I)
     with _frozen(d), autocast:
-        out = _unwrap(d)(fake, phi_t)
-    loss_adv = generator_loss(out.cond.float(), None if out.uncond is None else out.uncond.float())
+        out = _float(_unwrap(d)(fake, phi_t))
+    loss_adv = generator_loss(out.cond, out.uncond)
     kl = _kl_term(mu, logvar, preset)  # 0 for the "without CA" ablation: c_hat = mu
     loss_g = loss_adv + preset.kl_coef * kl
     _check_finite(step, {"generator loss": loss_adv, "KL term": kl})
-    _update(models, loss_g)
+    _update_g(models, loss_g)
     return {
         "d_loss": loss_d.item(),
         "g_loss": loss_adv.item(),
         "kl": kl.item(),
-        "d_real": torch.sigmoid(out_real.cond.detach().float()).mean().item(),
-        "d_wrong": torch.sigmoid(out_real.wrong.detach().float()).mean().item(),
-        "d_fake": torch.sigmoid(out_fake.cond.detach().float()).mean().item(),
+        "d_real": _mean_probability(out_real.cond),
+        "d_wrong": _mean_probability(out_real.wrong),
+        "d_fake": _mean_probability(out_fake.cond),
     }
 
 
@@ -289,10 +301,7 @@ def train_step_tree(
         joint_discriminator_loss(_float(r), _float(f), preset.uncond_coef, target)
         for r, f in zip(outs_real, outs_fake, strict=True)
     )
-    _check_finite(step, {"discriminator loss": loss_d})
-    models.opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    models.opt_d.step()
+    _update_d(models, loss_d, step)
 
     with _frozen(d), autocast:
         outs = _unwrap(d)(fakes, cond)
@@ -304,7 +313,7 @@ def train_step_tree(
     colour = torch.as_tensor(colour, dtype=torch.float32, device=real.device)  # one scale: 0
     loss_g = loss_adv + preset.kl_coef * kl + preset.color_coef * colour
     _check_finite(step, {"generator loss": loss_adv, "KL term": kl, "colour term": colour})
-    _update(models, loss_g)
+    _update_g(models, loss_g)
 
     # D's outputs at the largest scale (the unconditional ones without text)
     last_real, last_fake = outs_real[-1], outs_fake[-1]
@@ -315,17 +324,6 @@ def train_step_tree(
     if last_real.wrong is not None:
         scalars["d_wrong"] = _mean_probability(last_real.wrong)
     return scalars
-
-
-def _float(out: DiscriminatorOutput) -> DiscriminatorOutput:
-    """The logits in float32 (bf16 autocast emits bf16), for the losses."""
-    return DiscriminatorOutput(*(None if t is None else t.float() for t in out))
-
-
-def _mean_probability(*logits: Tensor | None) -> float:
-    """The mean of sigmoid(l) for the first logits given (not None)."""
-    first = next(t for t in logits if t is not None)
-    return torch.sigmoid(first.detach().float()).mean().item()
 
 
 # --------------------------------------------------------------------------- building a run
