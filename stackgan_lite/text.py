@@ -15,7 +15,7 @@ as "polka dot"), and captions longer than `max_length` words are truncated.
 Encoders (both end in the same t-dimensional space, t = preset.text_dim):
 
     phi_t = √t · g(T) / ‖g(T)‖      g: word embeddings → two 1-D convolutions → max over words
-    psi_x = √t · f(x) / ‖f(x)‖      f: area-average to S/2 px → three convolutions → 4×4 → Linear
+    psi_x = √t · f(x) / ‖f(x)‖      f: image at the Stage-II side → three convolutions → 4×4 → Linear
 
 (√t makes phi_t's entries about unit size, as the conditioning network expects.)
 
@@ -28,13 +28,21 @@ similarities s_ij = cos(psi_i, phi_j) and a learned temperature τ,
 i.e. each image must pick out its caption among the batch's captions, and vice versa.
 The model learns log(1/τ) (`logit_scale`, clamped to τ ≥ 1/100 as in CLIP).
 
+Hard negatives (NegCLIP, Yuksekgonul et al., 2023). Random captions of a batch nearly always
+differ from an image's in an easy attribute, so nothing forces the encoders to read a subtle
+one (the shapes set's pattern). Where items carry a `contrast_caption` (the same sentence with
+one attribute changed; the shapes set built with `contrast=True`), each image's softmax also
+runs over those B hard captions: Σ_j in the first term gains exp(h_ij/τ), h_ij = cos(psi_i,
+phi_hard_j).
+
 Evaluation: R-precision (R = 1), as in AttnGAN: for each image, rank its true caption against
 99 captions of other images; the score is the share of images whose true caption ranks first.
 
 Data interface (`CaptionedImages`): any map-style dataset whose item i has fields `image2`
 (float [3, S, S] in [-1, 1]) and `caption` (str, one of image i's captions), and which has
 `captions` (list of all captions per image, for the vocabulary). `ShapesDataset` is one; a CUB
-dataset with those fields plugs in unchanged. An optional `set_epoch(epoch)` redraws captions;
+dataset with those fields plugs in unchanged. An optional `contrast_caption` per item adds the
+hard negatives. An optional `set_epoch(epoch)` redraws captions;
 an optional `labels` ([N, A] attribute labels) makes R-precision's mismatched captions come
 from images whose attributes differ.
 """
@@ -176,13 +184,15 @@ class TextEncoder(nn.Module):
 class ImageEncoder(nn.Module):
     """image [B, 3, S, S] in [-1, 1] → psi_x [B, t], the image side of the joint embedding.
 
-    Images are first area-averaged to `side` px (half the Stage-II side by default: for the
-    shapes set 32 px, where the 4-px patterns still show with a 2-px period, at a quarter of
-    the cost). The first 4×4 stride-2 convolution spans a whole pattern period; pooling to a
-    4×4 grid (not 1×1) keeps where the object is.
+    Images are read at `side` px (area-averaged if larger), the Stage-II side by default: the
+    shapes set's 4-px patterns need it. At 32 px a stripe 2 px wide that straddles a pixel pair
+    averages away, the image encoder cannot see the pattern, and so neither encoder learns it
+    (with 32 px, a linear probe read the pattern from phi_t for 53–67 % of captions; with
+    64 px, 73 %). The first 4×4 stride-2 convolution spans a whole pattern period; pooling to
+    a 4×4 grid (not 1×1) keeps where the object is.
     """
 
-    def __init__(self, text_dim: int, side: int = 32, width: int = 32) -> None:
+    def __init__(self, text_dim: int, side: int = 64, width: int = 32) -> None:
         super().__init__()
         self.side = side
         w = width
@@ -203,25 +213,38 @@ class ImageEncoder(nn.Module):
         return _scaled_unit(self.proj(self.features(images).flatten(1)))
 
 
-def info_nce(image_emb: Tensor, text_emb: Tensor, logit_scale: Tensor) -> Tensor:
-    """CLIP's symmetric InfoNCE loss; row i of each is a matching pair, logit_scale = log(1/τ)."""
-    logits = logit_scale.exp() * F.normalize(image_emb, dim=1) @ F.normalize(text_emb, dim=1).T
+def info_nce(
+    image_emb: Tensor, text_emb: Tensor, logit_scale: Tensor, hard_text_emb: Tensor | None = None
+) -> Tensor:
+    """CLIP's symmetric InfoNCE loss; row i of each is a matching pair, logit_scale = log(1/τ).
+
+    `hard_text_emb` [B, t] adds one hard negative caption per image (NegCLIP, Yuksekgonul et
+    al., 2023): image i must then pick its caption among the B captions and the B hard ones,
+    s_ii against s_ij and h_ij = cos(psi_i, phi_hard_j). Captions still pick among images only.
+    """
+    image, text = F.normalize(image_emb, dim=1), F.normalize(text_emb, dim=1)
+    logits = logit_scale.exp() * image @ text.T
     target = torch.arange(len(logits), device=logits.device)
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+    image_to_text = logits
+    if hard_text_emb is not None:
+        hard = logit_scale.exp() * image @ F.normalize(hard_text_emb, dim=1).T
+        image_to_text = torch.cat([logits, hard], dim=1)
+    return 0.5 * (F.cross_entropy(image_to_text, target) + F.cross_entropy(logits.T, target))
 
 
 class JointEmbedding(nn.Module):
     """The tokenizer, both encoders and the temperature: everything the weights file holds."""
 
-    def __init__(self, tokenizer: Tokenizer, text_dim: int, image_side: int = 32) -> None:
+    def __init__(self, tokenizer: Tokenizer, text_dim: int, image_side: int = 64) -> None:
         super().__init__()
         self.tokenizer = tokenizer
         self.text = TextEncoder(len(tokenizer), text_dim)
         self.image = ImageEncoder(text_dim, image_side)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))  # CLIP's initial τ
 
-    def loss(self, images: Tensor, tokens: Tensor) -> Tensor:
-        return info_nce(self.image(images), self.text(tokens), self.logit_scale)
+    def loss(self, images: Tensor, tokens: Tensor, hard_tokens: Tensor | None = None) -> Tensor:
+        hard = None if hard_tokens is None else self.text(hard_tokens)
+        return info_nce(self.image(images), self.text(tokens), self.logit_scale, hard)
 
     @torch.no_grad()
     def embed_text(self, captions: Sequence[str], batch_size: int = 2048) -> Tensor:
@@ -314,7 +337,7 @@ def _default_data(preset: Preset, seed: int) -> tuple[CaptionedImages, Captioned
             f"preset {preset.name!r} trains on {preset.dataset!r}: pass its train_data and "
             "test_data (datasets of items with .image2 and .caption, see stackgan_lite.text)"
         )
-    train = ShapesDataset(preset, "train", seed=seed, with_embedding=False)
+    train = ShapesDataset(preset, "train", seed=seed, with_embedding=False, contrast=True)
     test = ShapesDataset(preset, "test", seed=seed, with_embedding=False)
     return train, test
 
@@ -345,6 +368,7 @@ def train_text_encoder(
     device: str | torch.device = "cpu",
     log_every: int = 100,
     progress: bool = False,
+    image_side: int | None = None,
 ) -> dict:
     """Train the joint embedding with InfoNCE; evaluate R-precision; optionally save the weights.
 
@@ -359,7 +383,8 @@ def train_text_encoder(
     if train_data is None or test_data is None:
         train_data, test_data = _default_data(preset, seed)
     tokenizer = Tokenizer.from_texts(c for captions in train_data.captions for c in captions)
-    model = JointEmbedding(tokenizer, preset.text_dim, preset.stage2_side // 2).to(device)
+    side = image_side or preset.stage2_side
+    model = JointEmbedding(tokenizer, preset.text_dim, side).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     warmup = max(1, steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine decay to 0
@@ -383,7 +408,9 @@ def train_text_encoder(
         for items in loader:
             images = torch.stack([item.image2 for item in items]).to(device)
             tokens = tokenizer.encode([item.caption for item in items]).to(device)
-            loss = model.loss(images, tokens)
+            hard = [getattr(item, "contrast_caption", "") for item in items]
+            hard_tokens = tokenizer.encode(hard).to(device) if all(hard) else None
+            loss = model.loss(images, tokens, hard_tokens)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

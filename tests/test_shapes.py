@@ -196,6 +196,9 @@ def test_contrast_captions_are_the_same_sentence_with_one_attribute_changed():
     sample = data[3]
     slot = int(sample.embedding.item())
     assert sample.contrast.item() == slot  # the same caption slot, from the contrast list
-    assert right[slot] == sample.caption and wrong[slot] != sample.caption
-    with pytest.raises(ValueError, match="contrast=True needs the embeddings"):
-        ShapesDataset("lite", "train", 8, with_embedding=False, contrast=True)
+    assert right[slot] == sample.caption and wrong[slot] == sample.contrast_caption
+    assert sample.contrast_caption != sample.caption
+    # without embeddings (the text encoder's training data): the sentences, still slot by slot
+    bare = ShapesDataset("lite", "train", 30, with_embedding=False, contrast=True)
+    assert bare[3].caption == sample.caption and bare[3].contrast_caption == wrong[slot]
+    assert bare[3].contrast.numel() == 0 and dataset(size=4)[0].contrast_caption == ""

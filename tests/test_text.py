@@ -90,6 +90,16 @@ def test_info_nce_matches_its_definition():
         * sum(logits.log_softmax(dim=1)[i, i] + logits.T.log_softmax(dim=1)[i, i] for i in range(5))
     )
     assert info_nce(image, txt, scale).item() == pytest.approx(by_hand.item(), rel=1e-5)
+    # a hard negative per image joins only the image -> caption softmax
+    hard = torch.randn(5, 8)
+    both = torch.cat([logits, scale.exp() * F.normalize(image, dim=1) @ F.normalize(hard, dim=1).T], 1)
+    by_hand = (
+        -0.5
+        / 5
+        * sum(both.log_softmax(dim=1)[i, i] + logits.T.log_softmax(dim=1)[i, i] for i in range(5))
+    )
+    assert info_nce(image, txt, scale, hard).item() == pytest.approx(by_hand.item(), rel=1e-5)
+    assert info_nce(image, txt, scale, hard) > info_nce(image, txt, scale)
     # perfectly matched pairs at a low temperature: the loss vanishes
     assert info_nce(torch.eye(5), torch.eye(5), torch.tensor(math.log(100))).item() < 1e-3
 
@@ -115,18 +125,20 @@ def test_r_precision_perfect_random_and_duplicate_captions():
         ranked_first(text_emb, image_emb, candidates=300, labels=labels)
 
 
-def tiny_data(size, split):
-    return ShapesDataset("lite", split, size=size, seed=5, with_embedding=False)
+def tiny_data(size, split, contrast=False):
+    return ShapesDataset("lite", split, size=size, seed=5, with_embedding=False, contrast=contrast)
 
 
 def test_training_steps_reach_every_parameter_lower_the_loss_and_round_trip(tmp_path):
     torch.manual_seed(0)
-    train, test = tiny_data(160, "train"), tiny_data(110, "test")
+    train, test = tiny_data(160, "train", contrast=True), tiny_data(110, "test")
     tok = Tokenizer.from_texts(c for cs in train.captions for c in cs)
     model = JointEmbedding(tok, text_dim=128)
     batch = [train[i] for i in range(32)]
     images = torch.stack([item.image2 for item in batch])
     loss = model.loss(images, tok.encode([item.caption for item in batch]))
+    hard = tok.encode([item.contrast_caption for item in batch])
+    assert model.loss(images, tok.encode([item.caption for item in batch]), hard) > loss
     loss.backward()
     for name, p in model.named_parameters():
         if name != "text.words.weight":  # only the rows of words in the batch get gradients

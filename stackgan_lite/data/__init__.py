@@ -35,6 +35,7 @@ class Sample(NamedTuple):
     # [t] phi_t of the caption with one attribute changed (shapes built with contrast=True);
     # [0] otherwise
     contrast: Tensor = torch.empty(0)
+    contrast_caption: str = ""  # that caption's text (shapes built with contrast=True)
 
 
 def build_dataset(

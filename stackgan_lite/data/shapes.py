@@ -414,9 +414,10 @@ class ShapesDataset(Dataset):
     `stackgan_lite.text.embed`), computed for all captions up front. Pass `with_embedding=False`
     to get samples without one (e.g. to train the text encoder itself).
 
-    `contrast=True` also embeds, for every caption, the same sentence describing the image
-    wrongly in exactly one attribute (`contrast_labels`): the hard "wrong" captions of the
-    preset's `contrast_share`.
+    `contrast=True` also writes, for every caption, the same sentence describing the image
+    wrongly in exactly one attribute (`contrast_labels`), and embeds it unless
+    `with_embedding=False`: the hard "wrong" captions of the preset's `contrast_share`, and the
+    text encoder's hard negatives.
     """
 
     def __init__(
@@ -439,14 +440,15 @@ class ShapesDataset(Dataset):
         self.images1, self.images2 = self._render()
         self.captions = self._captions(self.scenes.labels)
         self.embeddings = self._embed(self.captions, embed_fn) if with_embedding else None
-        self.contrast = None
+        self.contrast_captions, self.contrast = None, None
         if contrast:
-            if not with_embedding:
-                raise ValueError("contrast=True needs the embeddings: drop with_embedding=False")
             # the same key, so the same template and words: only the changed attribute reads
             # differently
-            wrong = self._captions(contrast_labels(self.scenes.labels, split, seed))
-            self.contrast = self._embed(wrong, embed_fn)
+            self.contrast_captions = self._captions(
+                contrast_labels(self.scenes.labels, split, seed)
+            )
+            if with_embedding:
+                self.contrast = self._embed(self.contrast_captions, embed_fn)
         self.set_epoch(0)
 
     def _captions(self, labels: np.ndarray) -> list[list[str]]:
@@ -497,6 +499,7 @@ class ShapesDataset(Dataset):
             caption=self.captions[index][j],
             labels=self.labels[index],
             contrast=torch.empty(0) if self.contrast is None else self.contrast[index, j],
+            contrast_caption="" if self.contrast_captions is None else self.contrast_captions[index][j],
         )
 
 
