@@ -92,7 +92,9 @@ def test_info_nce_matches_its_definition():
     assert info_nce(image, txt, scale).item() == pytest.approx(by_hand.item(), rel=1e-5)
     # a hard negative per image joins only the image -> caption softmax
     hard = torch.randn(5, 8)
-    both = torch.cat([logits, scale.exp() * F.normalize(image, dim=1) @ F.normalize(hard, dim=1).T], 1)
+    both = torch.cat(
+        [logits, scale.exp() * F.normalize(image, dim=1) @ F.normalize(hard, dim=1).T], 1
+    )
     by_hand = (
         -0.5
         / 5

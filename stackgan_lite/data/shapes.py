@@ -492,6 +492,7 @@ class ShapesDataset(Dataset):
     def __getitem__(self, index: int) -> Sample:
         j = int(self._choice[index])
         embedding = torch.empty(0) if self.embeddings is None else self.embeddings[index, j]
+        wrong = "" if self.contrast_captions is None else self.contrast_captions[index][j]
         return Sample(
             image1=_to_signed(self.images1[index]),
             image2=_to_signed(self.images2[index]),
@@ -499,7 +500,7 @@ class ShapesDataset(Dataset):
             caption=self.captions[index][j],
             labels=self.labels[index],
             contrast=torch.empty(0) if self.contrast is None else self.contrast[index, j],
-            contrast_caption="" if self.contrast_captions is None else self.contrast_captions[index][j],
+            contrast_caption=wrong,
         )
 
 
