@@ -376,7 +376,7 @@ def train_text_encoder(
     the score). `out_path` (e.g. `weights_path(preset)`) receives the weights atomically.
     Returns the metrics: R-precision on the test data (and on its held-out pairs for shapes),
     the loss every `log_every` steps, the seconds taken and the parameter count. `progress`
-    shows a progress bar.
+    shows a progress bar. `image_side` is the image encoder's side (default: the Stage-II side).
     """
     preset = _preset(preset)
     torch.manual_seed(seed)
