@@ -80,7 +80,9 @@ weights: $(STAMP)
 # The shipped StackGAN-v2 tree (stackgan_lite/weights/lite_v2.pt), from seed 0, for as long as
 # lite's Stage-I and the first 1,000 steps of its Stage-II take on the same machine: 6,240 steps
 # × 0.235 s + 1,000 × 1.027 s = 2,493 s, at lite_v2's 0.935 s per step (`make bench`, 2 idle
-# cores) 2,666 steps. The README compares it with Stage-II's step-1,000 checkpoint.
+# cores) 2,666 steps, compared in the README with Stage-II's step-1,000 checkpoint. It reads
+# captions with text_lite_v2.pt (preset lite_v2's text_encoder): the shipped tree was trained on
+# lite's first text encoder; point it at "lite" to retrain it on the current one.
 weights-v2: $(STAMP)
 	$(PY) -m stackgan_lite train --preset lite_v2 --seed 0 --steps 2666 --out $(WEIGHTS_RUN)/tree
 	$(PY) -m stackgan_lite export --preset lite_v2 --checkpoint $(WEIGHTS_RUN)/tree/checkpoint.pt

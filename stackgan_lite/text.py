@@ -326,7 +326,7 @@ def _preset(preset: str | Preset) -> Preset:
 
 def weights_path(preset: str | Preset = "lite") -> Path:
     """Where the shipped weights of a preset live: stackgan_lite/weights/text_<name>.pt, where
-    <name> is the preset's `text_encoder` when set (lite_v2 reads captions as lite does)."""
+    <name> is the preset's `text_encoder` when set (lite_v2 and lite_v2_uncond: text_lite_v2.pt)."""
     p = _preset(preset)
     return WEIGHTS_DIR / f"text_{p.text_encoder or p.name}.pt"
 

@@ -67,12 +67,14 @@ def test_lite_noca_weights_have_their_own_file_and_are_told_apart_from_lite_s():
         pretrained.load_generator(presets.get("lite_noca"), pretrained.weights_path("lite", 1), 1)
 
 
-def test_v2_presets_are_trees_that_share_lite_s_text_encoder_and_sides():
+def test_v2_presets_are_trees_with_lite_s_sides_and_their_own_text_encoder():
     from stackgan_lite import pretrained, text
 
     lite, v2, uncond = (presets.get(n) for n in ("lite", "lite_v2", "lite_v2_uncond"))
     assert (v2.stage1_side, v2.stage2_side, v2.branches) == (16, 64, 3)
-    assert text.weights_path(v2) == text.weights_path(lite)  # the same phi_t for v1 and v2
+    # the tree reads captions with the encoder it was trained on; its unconditional twin too
+    assert text.weights_path(v2).name == text.weights_path(uncond).name == "text_lite_v2.pt"
+    assert text.weights_path(lite).name == "text_lite.pt" and text.weights_path(v2).is_file()
     assert (v2.ema_decay, v2.contrast_share, v2.kl_coef) == (lite.ema_decay, 0.5, 2.0)
     assert not uncond.text_conditioned and uncond.color_coef == 1.0
     assert pretrained.weights_path(v2).name == "lite_v2.pt"
