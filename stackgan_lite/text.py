@@ -222,12 +222,12 @@ def info_nce(
     al., 2023): image i must then pick its caption among the B captions and the B hard ones,
     s_ii against s_ij and h_ij = cos(psi_i, phi_hard_j). Captions still pick among images only.
     """
-    image, text = F.normalize(image_emb, dim=1), F.normalize(text_emb, dim=1)
-    logits = logit_scale.exp() * image @ text.T
+    image, scale = F.normalize(image_emb, dim=1), logit_scale.exp()
+    logits = scale * image @ F.normalize(text_emb, dim=1).T
     target = torch.arange(len(logits), device=logits.device)
     image_to_text = logits
     if hard_text_emb is not None:
-        hard = logit_scale.exp() * image @ F.normalize(hard_text_emb, dim=1).T
+        hard = scale * image @ F.normalize(hard_text_emb, dim=1).T
         image_to_text = torch.cat([logits, hard], dim=1)
     return 0.5 * (F.cross_entropy(image_to_text, target) + F.cross_entropy(logits.T, target))
 
