@@ -82,7 +82,8 @@ weights: $(STAMP)
 # × 0.235 s + 1,000 × 1.027 s = 2,493 s, at lite_v2's 0.935 s per step (`make bench`, 2 idle
 # cores) 2,666 steps, compared in the README with Stage-II's step-1,000 checkpoint. It reads
 # captions with text_lite_v2.pt (preset lite_v2's text_encoder): the shipped tree was trained on
-# lite's first text encoder; point it at "lite" to retrain it on the current one.
+# lite's first text encoder at KL weight 2.0; to retrain it on lite's current recipe, point its
+# text_encoder at "lite" and drop its kl_coef=2.0.
 weights-v2: $(STAMP)
 	$(PY) -m stackgan_lite train --preset lite_v2 --seed 0 --steps 2666 --out $(WEIGHTS_RUN)/tree
 	$(PY) -m stackgan_lite export --preset lite_v2 --checkpoint $(WEIGHTS_RUN)/tree/checkpoint.pt

@@ -202,9 +202,8 @@ _PRESETS["cub_v2"] = Preset(
 # The tree on the embedded set, with lite's sides, widths and recipe (EMA, contrast captions):
 # 128 channels on the 4×4 code, 8 at 64 px. ngf 64 (lite Stage-I's 256 on the code) costs
 # 3.3 s per step on 2 cores against 0.9 s, too slow for the v1-vs-v2 run at equal wall-clock.
-# The shipped tree was trained on lite's first text encoder (before its hard negatives) and
-# keeps reading captions with it: text_lite_v2.pt.
-# Its KL weight is the release's 2.0, which lite had when the tree was trained.
+# The shipped tree was trained when lite had its first text encoder (before its hard negatives)
+# and the release's KL weight, and keeps both: text_lite_v2.pt and kl_coef=2.0.
 _PRESETS["lite_v2"] = _PRESETS["lite"].replace(
     name="lite_v2", ngf=32, branches=3, text_encoder="lite_v2", kl_coef=2.0
 )
