@@ -377,7 +377,7 @@ def load_stage1_generator(preset: Preset, path: Path | None, device: torch.devic
     if path is None:
         from stackgan_lite import pretrained
 
-        g1 = pretrained.load(preset.name).stage1
+        g1 = pretrained.load_stage1(preset.name)
     else:
         state = load_checkpoint(path, preset, stage=1)
         g1 = Stage1Generator(preset)
