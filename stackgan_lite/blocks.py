@@ -21,6 +21,7 @@ __all__ = [
     "Discriminator",
     "DiscriminatorOutput",
     "GeneratorOutput",
+    "ProjectionHead",
     "ResidualBlock",
     "UnconditionalHead",
     "check_image",
@@ -125,6 +126,30 @@ class ConditionalHead(nn.Module):
         return self.logit(self.joint(torch.cat([features, c], dim=1))).flatten()
 
 
+class ProjectionHead(nn.Module):
+    """A projection discriminator's conditional head (Miyato & Koyama 2018), an option for
+    Stage-II: image features h [B, C, 4, 4] and phi_t [B, t] → logit [B],
+
+        logit = psi(h) + (V phi_t) · sum_xy h
+
+    psi a 4×4 conv stride 4 → 1, V a bias-free Linear(t → C). The text meets the image in one
+    inner product with the pooled features rather than through a conv over their concatenation;
+    on lite's Stage-II this raised seen shape from 81 to 89 % and the score from 80 to 90 % of
+    its ceiling (README, "Shipped weights").
+    """
+
+    def __init__(self, channels: int, text_dim: int) -> None:
+        super().__init__()
+        self.text_dim = text_dim
+        self.psi = nn.Conv2d(channels, 1, kernel_size=4, stride=4)
+        self.embed = nn.Linear(text_dim, channels, bias=False)
+
+    def forward(self, features: Tensor, phi_t: Tensor) -> Tensor:
+        check_text_embedding(phi_t, self.text_dim)
+        projection = (self.embed(phi_t) * features.sum(dim=(2, 3))).sum(dim=1)
+        return self.psi(features).flatten() + projection
+
+
 class UnconditionalHead(nn.Module):
     """D's unconditional head (authors' Stage-II): image features [B, C, 4, 4] → logit [B]."""
 
@@ -138,16 +163,27 @@ class UnconditionalHead(nn.Module):
 
 class Discriminator(nn.Module):
     """A StackGAN discriminator: an image path down to [B, C, 4, 4], the matching-aware
-    conditional head and, optionally, the unconditional head. Stage-I and Stage-II differ only
-    in their image path (their subclasses build it)."""
+    conditional head (the paper's concatenation or, with `projection`, a `ProjectionHead`) and,
+    optionally, the unconditional head. Stage-I and Stage-II differ only in their image path and
+    options (their subclasses set them)."""
 
     def __init__(
-        self, preset: Preset, side: int, encode: nn.Module, channels: int, uncond: bool
+        self,
+        preset: Preset,
+        side: int,
+        encode: nn.Module,
+        channels: int,
+        uncond: bool,
+        projection: bool = False,
     ) -> None:
         super().__init__()
         self.preset, self.side = preset, side
         self.encode = encode
-        self.cond_head = ConditionalHead(channels, preset.text_dim, preset.condition_dim)
+        self.cond_head = (
+            ProjectionHead(channels, preset.text_dim)
+            if projection
+            else ConditionalHead(channels, preset.text_dim, preset.condition_dim)
+        )
         self.uncond_head = UnconditionalHead(channels) if uncond else None
         self.apply(init_weights)
         if preset.spectral_norm:

@@ -67,6 +67,9 @@ class Preset:
 
     # --- discriminator ---
     stage2_uncond_head: bool = True  # Stage-II D also has an unconditional logit (authors' release)
+    # Stage-II D's conditional head: a projection (Miyato & Koyama 2018) instead of the paper's
+    # concatenation (StackGAN-v1 only: the tree's discriminators keep the paper's head)
+    stage2_projection_head: bool = False
 
     # --- optimisation (Adam, lr halved every lr_decay_epochs; 0: never) ---
     batch_size: int = 64
@@ -118,6 +121,11 @@ class Preset:
             raise ValueError(
                 f"preset {self.name!r}: ngf must be a multiple of {2 ** (self.branches - 1)} "
                 f"(each of the {self.branches} branches halves the channels)"
+            )
+        if self.branches and self.stage2_projection_head:
+            raise ValueError(
+                f"preset {self.name!r}: stage2_projection_head is a StackGAN-v1 option; "
+                f"set it to False for a tree (branches > 0)"
             )
         if self.uncond_coef < 0 or self.color_coef < 0:
             raise ValueError(f"preset {self.name!r}: uncond_coef and color_coef must be >= 0")

@@ -104,5 +104,11 @@ class Stage2Discriminator(Discriminator):
             nn.BatchNorm2d(top // 4),
             nn.LeakyReLU(0.2, inplace=True),
         )
-        uncond = preset.stage2_uncond_head
-        super().__init__(preset, preset.stage2_side, encode, top // 4, uncond)
+        super().__init__(
+            preset,
+            preset.stage2_side,
+            encode,
+            top // 4,
+            uncond=preset.stage2_uncond_head,
+            projection=preset.stage2_projection_head,
+        )

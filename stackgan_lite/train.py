@@ -391,7 +391,12 @@ def load_stage1_generator(preset: Preset, path: Path | None, device: torch.devic
 
 
 # Fields that shape only Stage-II's networks: a Stage-I checkpoint is valid whatever they are.
-STAGE2_FIELDS = ("residual_blocks", "stage2_encoder_halvings", "stage2_uncond_head")
+STAGE2_FIELDS = (
+    "residual_blocks",
+    "stage2_encoder_halvings",
+    "stage2_uncond_head",
+    "stage2_projection_head",
+)
 
 
 def _preset_mismatch(saved: dict[str, Any], preset: Preset, stage: int) -> list[str]:

@@ -8,7 +8,7 @@ from stackgan_lite import (
     Stage2Generator,
     presets,
 )
-from stackgan_lite.blocks import UnconditionalHead
+from stackgan_lite.blocks import ConditionalHead, ProjectionHead, UnconditionalHead
 from stackgan_lite.cli import count_parameters
 
 V1_PRESETS = [name for name in presets.available() if not presets.get(name).branches]
@@ -83,7 +83,7 @@ def test_convolutions_are_bias_free_except_the_outputs():
             for n, m in net.named_modules()
             if isinstance(m, torch.nn.Conv2d) and m.bias is not None
         ]
-        assert all(n.endswith(("to_image.0", "logit")) for n in biased), biased
+        assert all(n.endswith(("to_image.0", "logit", "psi")) for n in biased), biased
 
 
 def test_initialisation_follows_dcgan():
@@ -101,9 +101,37 @@ def test_unconditional_head_off_removes_exactly_that_head():
     p = presets.get("lite")
     on = count_parameters(Stage2Discriminator(p))
     off_net = Stage2Discriminator(p.replace(stage2_uncond_head=False))
-    channels = off_net.cond_head.logit.in_channels
+    channels = off_net.features(torch.randn(2, 3, 64, 64)).shape[1]
     assert on - count_parameters(off_net) == count_parameters(UnconditionalHead(channels))
     assert off_net(torch.randn(2, 3, 64, 64), torch.randn(2, p.text_dim)).uncond is None
+
+
+def test_projection_head_computes_psi_of_h_plus_v_phi_t_dot_pooled_h():
+    torch.manual_seed(0)
+    head = ProjectionHead(channels=6, text_dim=5)
+    h, phi_t = torch.randn(3, 6, 4, 4), torch.randn(3, 5)
+    psi = (head.psi.weight[0] * h).sum(dim=(1, 2, 3)) + head.psi.bias
+    v_phi_t = phi_t @ head.embed.weight.T  # [3, 6]
+    expected = psi + (v_phi_t * h.sum(dim=(2, 3))).sum(dim=1)
+    torch.testing.assert_close(head(h, phi_t), expected)
+    # the text acts only through the inner product: zero text → psi alone, linear in phi_t
+    torch.testing.assert_close(head(h, torch.zeros(3, 5)), psi)
+    torch.testing.assert_close(head(h, 2 * phi_t) - psi, 2 * (expected - psi))
+    with pytest.raises(ValueError, match=r"phi_t of shape \[batch, 5\]"):
+        head(h, torch.randn(3, 4))
+
+
+def test_projection_head_option_changes_only_stage2_s_conditional_head():
+    assert not presets.get("cub").stage2_projection_head
+    lite = presets.get("lite").replace(stage2_projection_head=True)
+    assert isinstance(Stage2Discriminator(lite).cond_head, ProjectionHead)
+    assert isinstance(Stage1Discriminator(lite).cond_head, ConditionalHead)
+    concat = Stage2Discriminator(lite.replace(stage2_projection_head=False))
+    assert isinstance(concat.cond_head, ConditionalHead)
+    out = Stage2Discriminator(lite)(torch.randn(2, 3, 64, 64), torch.randn(2, 128))
+    assert out.cond.shape == out.uncond.shape == (2,)
+    with pytest.raises(ValueError, match="stage2_projection_head is a StackGAN-v1 option"):
+        presets.get("lite_v2").replace(stage2_projection_head=True)
 
 
 def test_spectral_norm_option_wraps_the_discriminator():

@@ -118,7 +118,12 @@ def test_checkpoint_of_another_preset_is_refused(tmp_path):
         load_checkpoint(tmp_path / "checkpoint.pt", TINY)
     assert load_checkpoint(tmp_path / "checkpoint.pt", TINY.replace(contrast_share=0.0))
     # Stage-II's own sizes do not concern a Stage-I checkpoint (Stage-II loads it frozen)
-    stage2_only = TINY.replace(contrast_share=0.0, stage2_encoder_halvings=2, residual_blocks=3)
+    stage2_only = TINY.replace(
+        contrast_share=0.0,
+        stage2_encoder_halvings=2,
+        residual_blocks=3,
+        stage2_projection_head=False,
+    )
     assert load_checkpoint(tmp_path / "checkpoint.pt", stage2_only, stage=1)["stage"] == 1
 
 
