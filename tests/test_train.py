@@ -122,7 +122,7 @@ def test_checkpoint_of_another_preset_is_refused(tmp_path):
         contrast_share=0.0,
         stage2_encoder_halvings=2,
         residual_blocks=3,
-        stage2_projection_head=False,
+        stage2_projection_head=True,
     )
     assert load_checkpoint(tmp_path / "checkpoint.pt", stage2_only, stage=1)["stage"] == 1
 
