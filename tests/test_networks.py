@@ -122,8 +122,8 @@ def test_projection_head_computes_psi_of_h_plus_v_phi_t_dot_pooled_h():
 
 
 def test_projection_head_option_changes_only_stage2_s_conditional_head():
-    assert not presets.get("cub").stage2_projection_head
-    lite = presets.get("lite").replace(stage2_projection_head=True)
+    lite = presets.get("lite")
+    assert lite.stage2_projection_head and not presets.get("cub").stage2_projection_head
     assert isinstance(Stage2Discriminator(lite).cond_head, ProjectionHead)
     assert isinstance(Stage1Discriminator(lite).cond_head, ConditionalHead)
     concat = Stage2Discriminator(lite.replace(stage2_projection_head=False))

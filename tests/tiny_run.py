@@ -29,7 +29,7 @@ TINY = presets.get("lite").replace(
 )
 
 # the same sizes as a StackGAN-v2 tree: 16, 32 and 64 px
-TINY_V2 = TINY.replace(name="tiny_v2", branches=3)
+TINY_V2 = TINY.replace(name="tiny_v2", branches=3, stage2_projection_head=False)
 
 
 def write_generator_checkpoint(
