@@ -71,6 +71,12 @@ class Preset:
     # concatenation (StackGAN-v1 only: the tree's discriminators keep the paper's head)
     stage2_projection_head: bool = False
 
+    # --- generator ---
+    # weight of a Stage-II text-image matching term in G's loss (AttnGAN's DAMSM, Xu et al. 2018,
+    # at sentence level): the InfoNCE loss of the frozen shipped joint embedding between G's
+    # images and their captions. 0: off, as in the paper (StackGAN-v1 only)
+    stage2_matching_coef: float = 0.0
+
     # --- optimisation (Adam, lr halved every lr_decay_epochs; 0: never) ---
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -127,6 +133,13 @@ class Preset:
                 f"preset {self.name!r}: stage2_projection_head is a StackGAN-v1 option; "
                 f"set it to False for a tree (branches > 0)"
             )
+        if self.branches and self.stage2_matching_coef:
+            raise ValueError(
+                f"preset {self.name!r}: stage2_matching_coef is a StackGAN-v1 option; "
+                f"set it to 0 for a tree (branches > 0)"
+            )
+        if self.stage2_matching_coef < 0:
+            raise ValueError(f"preset {self.name!r}: stage2_matching_coef must be >= 0")
         if self.uncond_coef < 0 or self.color_coef < 0:
             raise ValueError(f"preset {self.name!r}: uncond_coef and color_coef must be >= 0")
         if self.stage2_encoder_halvings not in (1, 2):

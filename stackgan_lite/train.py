@@ -5,6 +5,7 @@ Each iteration (`train_step`):
   1. G forward:  fake, mu, logvar = G(phi_t, z)            (Stage-II: G(G1(phi_t, z), phi_t))
   2. D step:     L_D = matching-aware loss on (real, t), (real, t_wrong), (fake, t)
   3. G step:     L_G = −log D(fake, t) [− log D_u(fake)] + kl_coef · KL(N(mu, sigma²) ‖ N(0, I))
+                       [+ stage2_matching_coef · InfoNCE(psi(fake), phi_t)]
 
 Stage-I is frozen in eval mode while Stage-II trains: BatchNorm then uses its running
 statistics, so Stage-II learns to refine exactly the images Stage-I produces at sampling time.
@@ -54,6 +55,7 @@ from stackgan_lite.stackgan_v2 import (
 )
 from stackgan_lite.stage1 import Stage1Discriminator, Stage1Generator
 from stackgan_lite.stage2 import Stage2Discriminator, Stage2Generator
+from stackgan_lite.text import JointEmbedding, info_nce, load_text_encoder
 from stackgan_lite.viz import plot_losses, sample_grid
 
 __all__ = [
@@ -129,6 +131,7 @@ class Models:
     sched_d: torch.optim.lr_scheduler.LRScheduler
     stage1: nn.Module | None = None
     ema: AveragedModel | None = None
+    matcher: JointEmbedding | None = None  # frozen, for `preset.stage2_matching_coef`
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -171,6 +174,17 @@ def _kl_term(mu: Tensor | None, logvar: Tensor | None, preset: Preset) -> Tensor
     if mu is None or not preset.conditioning_augmentation:
         return torch.zeros(())
     return kl_divergence(mu.float(), logvar.float(), preset.kl_reduction)
+
+
+def _matching_term(
+    matcher: JointEmbedding | None, fake: Tensor, phi_t: Tensor, contrast: Tensor | None
+) -> Tensor:
+    """How badly G's images match their captions, read by the frozen joint embedding: the
+    symmetric InfoNCE between psi(fake_i) and phi_t_i among the batch's captions (and each row's
+    contrast caption, one attribute wrong, as a hard negative); 0 without a matcher."""
+    if matcher is None:
+        return torch.zeros(())
+    return info_nce(matcher.image(fake.float()), phi_t, matcher.logit_scale, contrast)
 
 
 def _float(out: DiscriminatorOutput) -> DiscriminatorOutput:
@@ -249,10 +263,11 @@ def train_step(
         out = _float(_unwrap(d)(fake, phi_t))
     loss_adv = generator_loss(out.cond, out.uncond)
     kl = _kl_term(mu, logvar, preset)  # 0 for the "without CA" ablation: c_hat = mu
-    loss_g = loss_adv + preset.kl_coef * kl
-    _check_finite(step, {"generator loss": loss_adv, "KL term": kl})
+    matching = _matching_term(models.matcher, fake, phi_t, contrast)
+    loss_g = loss_adv + preset.kl_coef * kl + preset.stage2_matching_coef * matching
+    _check_finite(step, {"generator loss": loss_adv, "KL term": kl, "matching term": matching})
     _update_g(models, loss_g)
-    return {
+    scalars = {
         "d_loss": loss_d.item(),
         "g_loss": loss_adv.item(),
         "kl": kl.item(),
@@ -260,6 +275,9 @@ def train_step(
         "d_wrong": _mean_probability(out_real.wrong),
         "d_fake": _mean_probability(out_fake.cond),
     }
+    if models.matcher is not None:
+        scalars["matching"] = matching.item()
+    return scalars
 
 
 def train_step_tree(
@@ -368,7 +386,10 @@ def build_models(
     ema = None
     if preset.ema_decay > 0:
         ema = AveragedModel(g, multi_avg_fn=_ema_with_warmup(preset.ema_decay), use_buffers=True)
-    return Models(g, d, opt_g, opt_d, sched_g, sched_d, stage1, ema)
+    matcher = None
+    if stage == 2 and preset.stage2_matching_coef > 0:
+        matcher = load_text_encoder(preset).to(device).requires_grad_(False)
+    return Models(g, d, opt_g, opt_d, sched_g, sched_d, stage1, ema, matcher)
 
 
 def load_stage1_generator(preset: Preset, path: Path | None, device: torch.device) -> nn.Module:
@@ -396,6 +417,7 @@ STAGE2_FIELDS = (
     "stage2_encoder_halvings",
     "stage2_uncond_head",
     "stage2_projection_head",
+    "stage2_matching_coef",
 )
 
 

@@ -61,9 +61,10 @@ def plot_losses(log_path: str | Path, png_path: str | Path) -> Path:
     steps = [r["step"] for r in records]
     fig = Figure(figsize=(10, 3.5))
     ax_loss, ax_d = fig.subplots(1, 2)
-    # a StackGAN-v2 run adds its colour term; one without text has no wrong pairs
+    # a StackGAN-v2 run adds its colour term, a Stage-II run with a matching coefficient its
+    # matching term; a run without text has no wrong pairs
     for ax, keys in (
-        (ax_loss, ("d_loss", "g_loss", "kl", "colour")),
+        (ax_loss, ("d_loss", "g_loss", "kl", "colour", "matching")),
         (ax_d, ("d_real", "d_wrong", "d_fake")),
     ):
         for key in keys:

@@ -41,6 +41,10 @@ def test_presets_are_frozen_and_replace_validates():
         p.replace(stage2_side=32)
     with pytest.raises(ValueError, match="power of two"):
         p.replace(stage1_side=24, stage2_side=96)
+    with pytest.raises(ValueError, match="stage2_matching_coef must be >= 0"):
+        p.replace(stage2_matching_coef=-1.0)
+    with pytest.raises(ValueError, match="stage2_matching_coef is a StackGAN-v1 option"):
+        presets.get("lite_v2").replace(stage2_matching_coef=1.0)
 
 
 def test_lite_noca_is_lite_without_conditioning_augmentation():

@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from stackgan_lite import runtime
+from stackgan_lite import presets, runtime
 from stackgan_lite.stage1 import Stage1Generator
+from stackgan_lite.text import JointEmbedding, Tokenizer, info_nce
 from stackgan_lite.train import (
     CheckpointError,
     NonFiniteLossError,
     RunOptions,
     _ema_with_warmup,
+    _matching_term,
+    build_models,
     load_checkpoint,
     train,
+    train_step,
 )
 from tests.tiny_run import TINY, TINY_V2, TinyDataset
 
@@ -123,6 +127,7 @@ def test_checkpoint_of_another_preset_is_refused(tmp_path):
         stage2_encoder_halvings=2,
         residual_blocks=3,
         stage2_projection_head=True,
+        stage2_matching_coef=1.0,
     )
     assert load_checkpoint(tmp_path / "checkpoint.pt", stage2_only, stage=1)["stage"] == 1
 
@@ -232,6 +237,58 @@ def test_a_checkpoint_predating_the_ca_field_was_trained_with_ca(tmp_path):
         CheckpointError, match=r"conditioning_augmentation: True \(checkpoint\) vs False"
     ):
         load_checkpoint(tmp_path / "checkpoint.pt", TINY.replace(conditioning_augmentation=False))
+
+
+def _frozen_matcher(text_dim: int) -> JointEmbedding:
+    return JointEmbedding(Tokenizer(["a", "red", "circle"]), text_dim).eval().requires_grad_(False)
+
+
+def test_matching_term_is_the_joint_embeddings_info_nce_and_trains_only_the_images():
+    torch.manual_seed(0)
+    matcher = _frozen_matcher(16)
+    fake = torch.rand(4, 3, 64, 64, requires_grad=True)
+    phi_t, contrast = torch.randn(4, 16), torch.randn(4, 16)
+    term = _matching_term(matcher, fake, phi_t, contrast)
+    expected = info_nce(matcher.image(fake), phi_t, matcher.logit_scale, contrast)
+    assert torch.equal(term, expected)
+    assert term > 0
+    term.backward()
+    assert fake.grad.abs().sum() > 0
+    assert all(p.grad is None for p in matcher.parameters())
+    assert _matching_term(None, fake, phi_t, contrast).item() == 0.0
+
+
+def test_matching_coefficient_changes_the_generator_update_and_not_the_discriminator_s():
+    torch.manual_seed(0)
+    stage1 = Stage1Generator(TINY).eval().requires_grad_(False)
+    plain = build_models(TINY, 2, torch.device("cpu"), 6, stage1)
+    matched = build_models(TINY, 2, torch.device("cpu"), 6, stage1)
+    matched.generator.load_state_dict(plain.generator.state_dict())
+    matched.discriminator.load_state_dict(plain.discriminator.state_dict())
+    matched.matcher = _frozen_matcher(TINY.text_dim)
+    matcher_before = {k: v.clone() for k, v in matched.matcher.state_dict().items()}
+    real, phi_t, contrast = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, 16), torch.randn(4, 16)
+    logged = []
+    for models, preset in ((plain, TINY), (matched, TINY.replace(stage2_matching_coef=1.0))):
+        torch.manual_seed(1)  # the same z and the same wrong captions for both
+        logged.append(train_step(models, real, phi_t, None, preset, contrast=contrast))
+    assert "matching" not in logged[0] and logged[1]["matching"] > 0
+    assert logged[0]["d_loss"] == logged[1]["d_loss"]
+    assert_identical(plain.discriminator.state_dict(), matched.discriminator.state_dict())
+    with pytest.raises(AssertionError, match="differ"):
+        assert_identical(plain.generator.state_dict(), matched.generator.state_dict())
+    assert_identical(matcher_before, matched.matcher.state_dict())
+
+
+def test_a_stage2_run_with_matching_reads_images_with_the_shipped_joint_embedding_frozen():
+    lite = presets.get("lite").replace(stage2_matching_coef=1.0)
+    cpu = torch.device("cpu")
+    matcher = build_models(lite, 2, cpu, 10, None).matcher
+    assert isinstance(matcher, JointEmbedding) and not matcher.training
+    assert not any(p.requires_grad for p in matcher.parameters())
+    assert matcher.image.side == lite.stage2_side
+    assert build_models(lite, 1, cpu, 10, None).matcher is None
+    assert build_models(lite.replace(stage2_matching_coef=0.0), 2, cpu, 10, None).matcher is None
 
 
 def test_bf16_is_only_the_default_where_the_gpu_has_it(monkeypatch):
