@@ -41,6 +41,7 @@ def test_presets_are_frozen_and_replace_validates():
         p.replace(stage2_side=32)
     with pytest.raises(ValueError, match="power of two"):
         p.replace(stage1_side=24, stage2_side=96)
+    assert p.stage2_matching_coef > 0 and presets.get("cub").stage2_matching_coef == 0
     with pytest.raises(ValueError, match="stage2_matching_coef must be >= 0"):
         p.replace(stage2_matching_coef=-1.0)
     with pytest.raises(ValueError, match="stage2_matching_coef is a StackGAN-v1 option"):

@@ -26,6 +26,7 @@ TINY = presets.get("lite").replace(
     residual_blocks=1,
     lr_decay_epochs=1,
     epochs=2,
+    stage2_matching_coef=0.0,  # its text_dim has no shipped joint embedding to match with
 )
 
 # the same sizes as a StackGAN-v2 tree: 16, 32 and 64 px
