@@ -128,16 +128,12 @@ class Preset:
                 f"preset {self.name!r}: ngf must be a multiple of {2 ** (self.branches - 1)} "
                 f"(each of the {self.branches} branches halves the channels)"
             )
-        if self.branches and self.stage2_projection_head:
-            raise ValueError(
-                f"preset {self.name!r}: stage2_projection_head is a StackGAN-v1 option; "
-                f"set it to False for a tree (branches > 0)"
-            )
-        if self.branches and self.stage2_matching_coef:
-            raise ValueError(
-                f"preset {self.name!r}: stage2_matching_coef is a StackGAN-v1 option; "
-                f"set it to 0 for a tree (branches > 0)"
-            )
+        for field in ("stage2_projection_head", "stage2_matching_coef"):
+            if self.branches and getattr(self, field):
+                raise ValueError(
+                    f"preset {self.name!r}: {field} is a StackGAN-v1 option; "
+                    f"turn it off (False or 0) for a tree (branches > 0)"
+                )
         if self.stage2_matching_coef < 0:
             raise ValueError(f"preset {self.name!r}: stage2_matching_coef must be >= 0")
         if self.uncond_coef < 0 or self.color_coef < 0:
