@@ -54,7 +54,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -331,13 +331,22 @@ def weights_path(preset: str | Preset = "lite") -> Path:
     return WEIGHTS_DIR / f"text_{p.text_encoder or p.name}.pt"
 
 
-def _default_data(preset: Preset, seed: int) -> tuple[CaptionedImages, CaptionedImages]:
+def _default_data(
+    preset: Preset, seed: int, hard_weights: Mapping[str, float] | None = None
+) -> tuple[CaptionedImages, CaptionedImages]:
     if preset.dataset != "shapes":
         raise ValueError(
             f"preset {preset.name!r} trains on {preset.dataset!r}: pass its train_data and "
             "test_data (datasets of items with .image2 and .caption, see stackgan_lite.text)"
         )
-    train = ShapesDataset(preset, "train", seed=seed, with_embedding=False, contrast=True)
+    train = ShapesDataset(
+        preset,
+        "train",
+        seed=seed,
+        with_embedding=False,
+        contrast=True,
+        contrast_weights=hard_weights,
+    )
     test = ShapesDataset(preset, "test", seed=seed, with_embedding=False)
     return train, test
 
@@ -369,6 +378,7 @@ def train_text_encoder(
     log_every: int = 100,
     progress: bool = False,
     image_side: int | None = None,
+    hard_weights: Mapping[str, float] | None = None,
 ) -> dict:
     """Train the joint embedding with InfoNCE; evaluate R-precision; optionally save the weights.
 
@@ -377,11 +387,13 @@ def train_text_encoder(
     Returns the metrics: R-precision on the test data (and on its held-out pairs for shapes),
     the loss every `log_every` steps, the seconds taken and the parameter count. `progress`
     shows a progress bar. `image_side` is the image encoder's side (default: the Stage-II side).
+    `hard_weights` weighs which attribute the shapes set's hard negatives change (attribute →
+    weight, `shapes.contrast_labels`; default: each alike).
     """
     preset = _preset(preset)
     torch.manual_seed(seed)
     if train_data is None or test_data is None:
-        train_data, test_data = _default_data(preset, seed)
+        train_data, test_data = _default_data(preset, seed, hard_weights)
     tokenizer = Tokenizer.from_texts(c for captions in train_data.captions for c in captions)
     side = image_side or preset.stage2_side
     model = JointEmbedding(tokenizer, preset.text_dim, side).to(device)

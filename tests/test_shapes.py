@@ -181,6 +181,33 @@ def test_contrast_labels_change_exactly_one_attribute_and_never_into_a_held_out_
     assert is_held_out(contrast_labels(test, "test")).any()  # only training avoids them
 
 
+def test_contrast_weights_choose_which_attribute_changes():
+    labels = sample_scenes(6000, "train").labels
+    wrong = contrast_labels(labels, "train", weights={"pattern": 1.0, "shape": 1.0})
+    changed = wrong != labels
+    assert (changed.sum(axis=1) == 1).all() and not is_held_out(wrong).any()
+    share = changed.mean(axis=0)
+    assert share[1:5].sum() == 0  # held-out fix-ups move the shape again, never the colour
+    assert 0.45 < share[5] < 0.55
+    heavy = {**dict.fromkeys(ATTRIBUTES, 1.0), "pattern": 5.0}
+    assert 0.47 < (contrast_labels(labels, "train", weights=heavy) != labels)[:, 5].mean() < 0.53
+    assert (
+        contrast_labels(labels[:50], "train", weights={"pattern": 1, "shape": 1}) == wrong[:50]
+    ).all()
+    with pytest.raises(ValueError, match="attribute names"):
+        contrast_labels(labels, "train", weights={"texture": 1.0})
+    with pytest.raises(ValueError, match="positive sum"):
+        contrast_labels(labels, "train", weights={"pattern": 0.0})
+    # in the dataset: the contrast caption differs from the caption in pattern words only
+    data = ShapesDataset(
+        "lite", "train", 40, with_embedding=False, contrast=True, contrast_weights={"pattern": 1}
+    )
+    pattern_words = {w for group in shapes.SYNONYMS["pattern"] for p in group for w in p.split()}
+    for i in range(40):
+        a, b = (set(re.findall(r"[\w-]+", c)) for c in (data[i].caption, data[i].contrast_caption))
+        assert a ^ b and a ^ b <= pattern_words, a ^ b
+
+
 def test_contrast_captions_are_the_same_sentence_with_one_attribute_changed():
     seen = []
 

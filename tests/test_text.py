@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from stackgan_lite import presets, text
-from stackgan_lite.data.shapes import ShapesDataset, is_held_out
+from stackgan_lite.data.shapes import ShapesDataset, contrast_labels, is_held_out
 from stackgan_lite.text import (
     ImageEncoder,
     JointEmbedding,
@@ -167,6 +167,25 @@ def test_training_steps_reach_every_parameter_lower_the_loss_and_round_trip(tmp_
     payload = torch.load(out, weights_only=True)
     assert payload["metrics"]["r_precision"] == metrics["r_precision"]
     assert not (tmp_path / "text.pt.tmp").exists()
+
+
+def test_hard_weights_reach_the_shapes_hard_negatives(monkeypatch):
+    made = []
+
+    class Small(ShapesDataset):  # the default data, at a size that trains in a second
+        def __init__(self, preset, split, **kwargs):
+            super().__init__(preset, split, size=40 if split == "train" else 150, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(text, "ShapesDataset", Small)
+    text.train_text_encoder("lite", steps=2, batch_size=16, hard_weights={"pattern": 1.0})
+    train = made[0]
+    assert train.split == "train" and len(train.contrast_captions) == 40
+    labels = train.labels.numpy()
+    assert train.contrast_captions == train._captions(
+        contrast_labels(labels, "train", 0, {"pattern": 1})
+    )
+    assert train.contrast_captions != train._captions(contrast_labels(labels, "train", 0))
 
 
 def test_missing_weights_say_how_to_make_them(tmp_path):

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -176,17 +176,36 @@ def sample_scenes(n: int, split: str = "train", seed: int = 0) -> Scenes:
     )
 
 
-def contrast_labels(labels: np.ndarray, split: str = "train", seed: int = 0) -> np.ndarray:
+def contrast_labels(
+    labels: np.ndarray,
+    split: str = "train",
+    seed: int = 0,
+    weights: Mapping[str, float] | None = None,
+) -> np.ndarray:
     """Each row of labels [N, 6] with exactly one attribute changed to another of its values.
 
-    The attribute and the new value are uniform, drawn from (seed, split, row) alone like the
-    scenes. In the train split a change never lands on a held-out (shape, colour) pair, so no
-    caption of those pairs is ever read in training, not even as a wrong one.
+    The attribute is drawn with probability proportional to `weights` (attribute name → weight,
+    missing names weigh 0; default: uniform), the new value uniformly, both from (seed, split,
+    row) alone like the scenes. In the train split a change never lands on a held-out
+    (shape, colour) pair, so no caption of those pairs is ever read in training, not even as a
+    wrong one.
     """
     code = _split_code(split)
     n = len(labels)
     sizes = np.array([len(values) for values in ATTRIBUTES.values()])
-    which = np.random.default_rng([seed, code, 20]).integers(len(sizes), size=n)
+    if weights is None:
+        which = np.random.default_rng([seed, code, 20]).integers(len(sizes), size=n)
+    else:
+        unknown = set(weights) - set(ATTRIBUTES)
+        w = np.array([weights.get(name, 0.0) for name in ATTRIBUTES], dtype=np.float64)
+        if unknown or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(
+                f"contrast weights must map attribute names {list(ATTRIBUTES)} to weights >= 0 "
+                f"with a positive sum, got {dict(weights)}"
+            )
+        u = np.random.default_rng([seed, code, 20]).random(size=n)
+        cdf = np.cumsum(w) / w.sum()
+        which = np.minimum(np.searchsorted(cdf, u, side="right"), len(sizes) - 1)
     step = np.random.default_rng([seed, code, 21]).random(size=n)
     rows, k = np.arange(n), sizes[which]
     out = np.array(labels, dtype=np.int64, copy=True)
@@ -417,7 +436,8 @@ class ShapesDataset(Dataset):
     `contrast=True` also writes, for every caption, the same sentence describing the image
     wrongly in exactly one attribute (`contrast_labels`), and embeds it unless
     `with_embedding=False`: the hard "wrong" captions of the preset's `contrast_share`, and the
-    text encoder's hard negatives.
+    text encoder's hard negatives. `contrast_weights` weighs which attribute is changed
+    (`contrast_labels`; default: each alike).
     """
 
     def __init__(
@@ -430,6 +450,7 @@ class ShapesDataset(Dataset):
         with_embedding: bool = True,
         embed_fn: Callable[[list[str]], Tensor] | None = None,
         contrast: bool = False,
+        contrast_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.preset = presets.get(preset) if isinstance(preset, str) else preset
         self.split, self.seed = split, seed
@@ -445,7 +466,7 @@ class ShapesDataset(Dataset):
             # the same key, so the same template and words: only the changed attribute reads
             # differently
             self.contrast_captions = self._captions(
-                contrast_labels(self.scenes.labels, split, seed)
+                contrast_labels(self.scenes.labels, split, seed, contrast_weights)
             )
             if with_embedding:
                 self.contrast = self._embed(self.contrast_captions, embed_fn)
