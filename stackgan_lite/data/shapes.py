@@ -193,7 +193,7 @@ def contrast_labels(
     code = _split_code(split)
     n = len(labels)
     sizes = np.array([len(values) for values in ATTRIBUTES.values()])
-    if weights is None:
+    if weights is None:  # the original uniform draw, so earlier datasets and weights reproduce
         which = np.random.default_rng([seed, code, 20]).integers(len(sizes), size=n)
     else:
         unknown = set(weights) - set(ATTRIBUTES)
