@@ -52,7 +52,8 @@ bench: $(STAMP)
 
 # The shipped lite generators (stackgan_lite/weights/lite_stage{1,2}.pt), from seed 0, reading
 # captions with the shipped text encoder (text_lite.pt: `OMP_NUM_THREADS=2 python -m
-# stackgan_lite train-text --preset lite`, ~7 min): Stage-I for the preset's 40 epochs (~25 min
+# stackgan_lite train-text --preset lite`, ~6 min; half its hard negatives change the pattern,
+# the preset's text_hard_weights): Stage-I for the preset's 40 epochs (~25 min
 # on 2 cores), Stage-II for 2,000 steps (~30 min; its state at step 1,000 is kept for the v1 vs
 # v2 comparison below);
 # and the paper's "without CA" ablation of Stage-I (lite_stage1_noca.pt, notebook 05): the same
@@ -83,7 +84,7 @@ weights: $(STAMP)
 # cores) 2,666 steps, compared in the README with Stage-II's step-1,000 checkpoint. It reads
 # captions with text_lite_v2.pt (preset lite_v2's text_encoder): the shipped tree was trained on
 # lite's first text encoder at KL weight 2.0; to retrain it on lite's current recipe, point its
-# text_encoder at "lite" and drop its kl_coef=2.0.
+# text_encoder at "lite" and drop its text_hard_weights=() and kl_coef=2.0.
 weights-v2: $(STAMP)
 	$(PY) -m stackgan_lite train --preset lite_v2 --seed 0 --steps 2666 --out $(WEIGHTS_RUN)/tree
 	$(PY) -m stackgan_lite export --preset lite_v2 --checkpoint $(WEIGHTS_RUN)/tree/checkpoint.pt

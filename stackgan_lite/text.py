@@ -388,9 +388,11 @@ def train_text_encoder(
     the loss every `log_every` steps, the seconds taken and the parameter count. `progress`
     shows a progress bar. `image_side` is the image encoder's side (default: the Stage-II side).
     `hard_weights` weighs which attribute the shapes set's hard negatives change (attribute →
-    weight, `shapes.contrast_labels`; default: each alike).
+    weight, `shapes.contrast_labels`; default: the preset's `text_hard_weights`).
     """
     preset = _preset(preset)
+    if hard_weights is None and preset.text_hard_weights:
+        hard_weights = dict(preset.text_hard_weights)
     torch.manual_seed(seed)
     if train_data is None or test_data is None:
         train_data, test_data = _default_data(preset, seed, hard_weights)

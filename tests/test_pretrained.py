@@ -71,19 +71,20 @@ def test_export_keeps_the_generator_and_checks_the_preset(tmp_path):
 
 def test_quick_quality_check_on_test_captions(shipped):
     """300 samples, seed 1; floors a little under what the shipped weights measure (README:
-    "Shipped weights", 1,000 samples), so a broken loader, preset or classifier fails here.
-    Stage-II's pattern is at chance (25 %) and is not asserted: see the README."""
+    "Shipped weights", 1,000 samples), so a broken loader, preset or classifier fails here."""
     stage2 = evaluate_lite(shipped.stage1, shipped.stage2, stage=2, n=300, seed=1)
     stage1 = evaluate_lite(shipped.stage1, shipped.stage2, stage=1, n=300, seed=1)
     floors = {"shape": 0.85, "colour": 0.95, "size": 0.95, "position": 0.95, "background": 0.95}
-    for attribute, floor in floors.items():
+    for attribute, floor in floors.items():  # measured 0.89, 0.98, 1, 1, 1
         assert stage1["caption_consistency"]["seen"][attribute] >= floor, attribute
-    assert stage1["caption_consistency"]["held_out"]["all"] >= 0.6  # measured 0.72
-    floors = {"shape": 0.85, "colour": 0.95, "size": 0.95, "position": 0.95, "background": 0.95}
-    for attribute, floor in floors.items():  # measured 0.93, 0.99, 1, 1, 1
+    assert stage1["caption_consistency"]["held_out"]["all"] >= 0.6  # measured 0.66
+    floors = {"shape": 0.85, "colour": 0.9, "size": 0.95, "position": 0.95, "background": 0.95}
+    for attribute, floor in floors.items():  # measured 0.92, 0.95, 1, 1, 1
         assert stage2["caption_consistency"]["seen"][attribute] >= floor, attribute
+    # the caption's pattern, above chance (25 %) since phi_t carries it (measured 0.42)
+    assert stage2["caption_consistency"]["seen"]["pattern"] >= 0.35
     assert stage2["classifier_score"] >= 0.85 * stage2["classifier_score_real"]  # measured 0.93
-    assert stage2["fid"] < 0.6 * stage1["fid"]  # Stage-II adds what 16 px cannot show (0.46)
+    assert stage2["fid"] < 0.5 * stage1["fid"]  # Stage-II adds what 16 px cannot show (0.30)
     assert stage2["diversity"] > 0.1 * stage2["diversity_real"]  # z matters: no collapse
 
 
