@@ -17,9 +17,6 @@ from stackgan_lite.text import (
 )
 
 CAPTIONS = ["a red circle", "a blue square, on white", "the red box is big"]
-# The shipped encoder picks the right pattern variant for 74.5 % of these 200 images; the one
-# trained with each attribute alike in its hard negatives picked 46.5 % (README, "Text encoder").
-PATTERN_FLOOR = 0.65
 
 
 def test_tokenizer_vocabulary_is_deterministic_and_frequency_ordered():
@@ -245,7 +242,8 @@ def test_shipped_encoder_tells_a_caption_s_patterns_apart():
     psi = model.embed_images(test.images2.float() / 127.5 - 1)
     scores = torch.stack([(psi * phi).sum(dim=1) for phi in variants], dim=1)  # [N, 4]
     picked = scores.argmax(dim=1) == torch.from_numpy(labels[:, pattern])
-    assert picked.float().mean() >= PATTERN_FLOOR
+    # measured 74.5 %; the encoder trained with each attribute alike in its hard negatives: 46.5 %
+    assert picked.float().mean() >= 0.65
 
 
 def test_embed_any_typed_caption_and_dataset_embeddings_agree():
