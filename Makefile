@@ -52,9 +52,9 @@ bench: $(STAMP)
 
 # The shipped lite generators (stackgan_lite/weights/lite_stage{1,2}.pt), from seed 0, reading
 # captions with the shipped text encoder (text_lite.pt: `OMP_NUM_THREADS=2 python -m
-# stackgan_lite train-text --preset lite`, ~6 min; half its hard negatives change the pattern,
-# the preset's text_hard_weights): Stage-I for the preset's 40 epochs (~25 min
-# on 2 cores), Stage-II for 2,000 steps (~30 min; its state at step 1,000 is kept for the v1 vs
+# stackgan_lite train-text --preset lite`, ~3 min; four in five of its hard negatives change the
+# pattern, the preset's text_hard_weights): Stage-I for the preset's 40 epochs (~10 min on 2 idle
+# cores), Stage-II for 2,000 steps (~12 min; its state at step 1,000 is kept for the v1 vs
 # v2 comparison below);
 # and the paper's "without CA" ablation of Stage-I (lite_stage1_noca.pt, notebook 05): the same
 # recipe with conditioning_augmentation=False. `evaluate` scores only lite's own generators, so

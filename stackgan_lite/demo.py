@@ -77,7 +77,6 @@ def _train_from_scratch(
     out: Path, seconds: float, seed: int
 ) -> tuple[Stage1Generator, Stage2Generator]:
     preset = presets.get("lite")
-    dataset = build_dataset(preset, "train")
     runs = {}
     for stage, share in ((1, 0.6), (2, 0.4)):
         options = RunOptions(
@@ -92,6 +91,7 @@ def _train_from_scratch(
         )
         if (options.out / "checkpoint.pt").exists():
             (options.out / "checkpoint.pt").unlink()  # the demo always starts afresh
+        dataset = build_dataset(preset, "train", stage2=stage == 2)
         runs[stage] = train(preset, options, dataset).checkpoint
     g1, g2 = Stage1Generator(preset), Stage2Generator(preset)
     g1.load_state_dict(load_checkpoint(runs[1], preset, 1)["generator"])

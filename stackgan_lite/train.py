@@ -418,6 +418,7 @@ STAGE2_FIELDS = (
     "stage2_uncond_head",
     "stage2_projection_head",
     "stage2_matching_coef",
+    "stage2_contrast_weights",
 )
 
 
@@ -614,7 +615,7 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
     if dataset is None:
         from stackgan_lite.data import build_dataset
 
-        dataset = build_dataset(preset, "train")
+        dataset = build_dataset(preset, "train", stage2=options.stage == 2 or preset.branches > 0)
     if preset.contrast_share > 0 and getattr(dataset[0], "contrast", torch.empty(0)).numel() == 0:
         raise ValueError(
             f"preset {preset.name!r} has contrast_share={preset.contrast_share}, but the dataset "

@@ -46,6 +46,8 @@ def test_presets_are_frozen_and_replace_validates():
         p.replace(stage2_matching_coef=-1.0)
     with pytest.raises(ValueError, match="stage2_matching_coef is a StackGAN-v1 option"):
         presets.get("lite_v2").replace(stage2_matching_coef=1.0)
+    with pytest.raises(ValueError, match="stage2_contrast_weights is a StackGAN-v1 option"):
+        presets.get("lite_v2").replace(stage2_contrast_weights=(("pattern", 1.0),))
 
 
 def test_lite_noca_is_lite_without_conditioning_augmentation():

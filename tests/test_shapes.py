@@ -6,7 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from stackgan_lite import presets
-from stackgan_lite.data import Sample, shapes
+from stackgan_lite.data import Sample, build_dataset, shapes
 from stackgan_lite.data.shapes import (
     ATTRIBUTES,
     HELD_OUT,
@@ -206,6 +206,26 @@ def test_contrast_weights_choose_which_attribute_changes():
     for i in range(40):
         a, b = (set(re.findall(r"[\w-]+", c)) for c in (data[i].caption, data[i].contrast_caption))
         assert a ^ b and a ^ b <= pattern_words, a ^ b
+
+
+@pytest.mark.parametrize("stage2", [False, True])
+def test_stage2_contrast_weights_reach_only_the_stage2_dataset(monkeypatch, stage2):
+    made = []
+
+    class Small(ShapesDataset):  # the preset's dataset, at a size built in a second
+        def __init__(self, preset, split, size=None, **kwargs):
+            super().__init__(preset, split, 200, **(kwargs | {"with_embedding": False}))
+            made.append(kwargs)
+
+    monkeypatch.setattr(shapes, "ShapesDataset", Small)
+    lite = presets.get("lite")
+    data = build_dataset(lite, "train", stage2=stage2)
+    weights = dict(lite.stage2_contrast_weights) if stage2 else None
+    assert made[0]["contrast_weights"] == weights
+    labels = data.labels.numpy()
+    assert data.contrast_captions == data._captions(contrast_labels(labels, "train", 0, weights))
+    pattern_only = (contrast_labels(labels, "train", 0, weights) != labels)[:, 5].mean()
+    assert (0.35 < pattern_only < 0.65) if stage2 else pattern_only < 0.3  # lite: 1/2 vs 1/6
 
 
 def test_contrast_captions_are_the_same_sentence_with_one_attribute_changed():

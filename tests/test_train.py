@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from stackgan_lite import presets, runtime
+from stackgan_lite import data, presets, runtime
 from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.text import JointEmbedding, Tokenizer, info_nce
 from stackgan_lite.train import (
@@ -199,6 +199,26 @@ def test_contrast_captions_asked_of_a_dataset_without_them_is_a_clear_error(tmp_
         train(TINY, RunOptions(out=tmp_path, steps=1, threads=1), WithoutContrast())
     assert not (tmp_path / "checkpoint.pt").exists()
     train(TINY.replace(contrast_share=0.0), RunOptions(out=tmp_path, steps=1), WithoutContrast())
+
+
+@pytest.mark.parametrize(
+    ("preset", "stage", "stage2"), [(TINY, 1, False), (TINY, 2, True), (TINY_V2, 1, True)]
+)
+def test_the_default_dataset_is_the_one_for_the_stage(monkeypatch, tmp_path, preset, stage, stage2):
+    """Stage-II and the tree read the preset's Stage-II contrast captions; Stage-I does not."""
+    asked = []
+
+    class Built(Exception):
+        pass
+
+    def spy(preset, split, **kwargs):
+        asked.append((split, kwargs))
+        raise Built
+
+    monkeypatch.setattr(data, "build_dataset", spy)
+    with pytest.raises(Built):
+        train(preset, RunOptions(stage=stage, out=tmp_path, steps=1, threads=1))
+    assert asked == [("train", {"stage2": stage2})]
 
 
 def _logvar_rows(generator: torch.nn.Module) -> torch.Tensor:

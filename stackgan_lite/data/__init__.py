@@ -48,9 +48,11 @@ def build_dataset(
 ) -> Dataset:
     """The preset's dataset: the embedded shapes for `lite`, CUB / Oxford-102 read from `root`.
 
-    For CUB / Oxford-102, `stage2=False` skips decoding the Stage-II side (Stage-I training) and
-    `cache=True` reads cropped, resized images from a uint8 cache under data/cache/. In fast
-    mode (STACKGAN_LITE_FAST=1) the embedded set has 1,024 images instead of its default size."""
+    `stage2=False` builds the set for Stage-I training: for the shapes set, `stage2` draws the
+    contrast captions with the preset's `stage2_contrast_weights`; for CUB / Oxford-102,
+    `stage2=False` skips decoding the Stage-II side. `cache=True` reads CUB / Oxford-102 cropped
+    and resized from a uint8 cache under data/cache/. In fast mode (STACKGAN_LITE_FAST=1) the
+    embedded set has 1,024 images instead of its default size."""
     if preset.dataset == "shapes":
         from stackgan_lite.data.shapes import ShapesDataset
 
@@ -61,6 +63,7 @@ def build_dataset(
             size=size,
             with_embedding=preset.text_conditioned,  # unconditional StackGAN-v2: images only
             contrast=preset.contrast_share > 0,
+            contrast_weights=(dict(preset.stage2_contrast_weights) or None) if stage2 else None,
         )
     from stackgan_lite.data.legacy import DataNotFoundError
 
