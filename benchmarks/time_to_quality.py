@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
 
     preset = presets.get("lite")
-    dataset = build_dataset(preset, "train")
+    dataset = build_dataset(preset, "train", stage2=False)
     names = [a for a in ATTRIBUTES if a != "pattern"]  # evaluate_lite's Stage-I attributes
     print(f"lite Stage-I from scratch, {args.threads} threads, N={args.n} test captions per row")
     print(

@@ -101,7 +101,7 @@ def _batches(args: argparse.Namespace, preset, side: int):
 
     from stackgan_lite.data import build_dataset
 
-    dataset = build_dataset(preset, "train", args.root) if args.root else build_dataset(preset)
+    dataset = build_dataset(preset, "train", args.root, stage2=side == preset.stage2_side)
     loader = DataLoader(
         dataset, batch_size=args.batch, shuffle=True, drop_last=True, num_workers=args.workers
     )
