@@ -71,7 +71,7 @@ def _cmd_summary(args: argparse.Namespace) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     from stackgan_lite.data import build_dataset
-    from stackgan_lite.train import RunOptions, train
+    from stackgan_lite.train import RunOptions, reads_stage2_data, train
 
     preset = presets.get(args.preset)
     stage = _stage(args, preset)
@@ -96,8 +96,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
         channels_last=args.channels_last,
         num_workers=args.workers,
     )
-    # Stage-II and the tree train on the largest side
-    stage2 = stage == 2 or preset.branches > 0
+    stage2 = reads_stage2_data(preset, stage)
     dataset = build_dataset(preset, "train", args.data, stage2=stage2, cache=args.cache)
     result = train(preset, options, dataset)
     print(f"checkpoint: {result.checkpoint}\nlog: {result.log}")

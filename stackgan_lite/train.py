@@ -589,6 +589,12 @@ def _show_progress(options: RunOptions, rank: int) -> bool:
     return rank == 0 and sys.stderr.isatty() and not os.environ.get("CI")
 
 
+def reads_stage2_data(preset: Preset, stage: int) -> bool:
+    """Whether a run trains on the Stage-II side and its contrast captions (`build_dataset`'s
+    `stage2`): Stage-II, and the StackGAN-v2 tree, whose largest branch is that side."""
+    return stage == 2 or preset.branches > 0
+
+
 def default_total_steps(preset: Preset, steps_per_epoch: int) -> int:
     return runtime.scaled(preset.epochs * steps_per_epoch, 20)
 
@@ -615,7 +621,7 @@ def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -
     if dataset is None:
         from stackgan_lite.data import build_dataset
 
-        dataset = build_dataset(preset, "train", stage2=options.stage == 2 or preset.branches > 0)
+        dataset = build_dataset(preset, "train", stage2=reads_stage2_data(preset, options.stage))
     if preset.contrast_share > 0 and getattr(dataset[0], "contrast", torch.empty(0)).numel() == 0:
         raise ValueError(
             f"preset {preset.name!r} has contrast_share={preset.contrast_share}, but the dataset "
