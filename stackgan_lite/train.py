@@ -600,7 +600,19 @@ def default_total_steps(preset: Preset, steps_per_epoch: int) -> int:
 
 
 def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -> TrainResult:
-    """Train one stage (see the module docstring); `dataset` defaults to the preset's own."""
+    """Train one stage (see the module docstring); `dataset` defaults to the preset's own.
+
+    Under torchrun the process group lives for this call: one left alive at exit can abort
+    the process while gloo's threads are torn down, after all the work is done."""
+    had_group = dist.is_initialized()
+    try:
+        return _train(preset, options, dataset)
+    finally:
+        if not had_group and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(preset: Preset, options: RunOptions, dataset: Dataset | None) -> TrainResult:
     if preset.branches and options.stage != 1:
         raise ValueError(
             f"preset {preset.name!r} is a StackGAN-v2 tree, trained in one run with all its "

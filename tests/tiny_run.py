@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -90,6 +91,7 @@ if __name__ == "__main__":
         out=out, steps=steps, checkpoint_every=2, log_every=4, resume=resume, threads=1
     )
     result = train(preset, options, TinyDataset(delay=delay))
-    if torch.distributed.is_initialized():
-        rank = torch.distributed.get_rank()
+    if "RANK" in os.environ:  # started by torchrun
+        assert not torch.distributed.is_initialized(), "train() left its process group alive"
+        rank = os.environ["RANK"]
         torch.save(result.generator.state_dict(), out / f"generator_rank{rank}.pt")
