@@ -198,6 +198,20 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     run_demo(Path(args.out), seed=args.seed)
 
 
+def _confusion_table(attribute: str, counts: list[list[int]]) -> str:
+    """One attribute's confusion matrix as text, each row in % of that caption value's images."""
+    from stackgan_lite.data.shapes import ATTRIBUTES
+
+    values = ATTRIBUTES[attribute]
+    width = max(map(len, values)) + 2
+    label = max(width, len(attribute))
+    lines = [attribute.ljust(label) + "".join(v.rjust(width) for v in values)]
+    for value, row in zip(values, counts, strict=True):
+        cells = (f"{100 * c / sum(row):.0f}" if sum(row) else "-" for c in row)
+        lines.append(f"  {value}".ljust(label) + "".join(c.rjust(width) for c in cells))
+    return "\n".join(lines)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     import json
 
@@ -227,8 +241,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         f"{result['classifier_score_max']})\nFID {result['fid']:.3f}\n"
         f"caption consistency, seen pairs: {seen}\ncaption consistency, held-out pairs: {held}\n"
         f"R-precision {result['r_precision']:.3f} · diversity {result['diversity']:.3f} "
-        f"(real {result['diversity_real']:.3f})"
+        f"(real {result['diversity_real']:.3f})\n"
+        "confusion, % of each caption value (rows: the caption's value, columns: the value drawn):"
     )
+    for attribute, counts in result["confusion"].items():
+        print(_confusion_table(attribute, counts))
 
 
 def _preset_argument(parser: argparse.ArgumentParser) -> None:

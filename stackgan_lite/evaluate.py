@@ -9,7 +9,8 @@ same sides), scored with the shipped shapes classifier:
 - FID against the real test images' classifier features (Stage-I images are upsampled to the
   classifier's 64 px first, so "Stage-II FID < Stage-I FID" means Stage-II added detail);
 - caption consistency per attribute, on seen and on held-out (shape, colour) pairs (Stage-I:
-  every attribute but the pattern, which 16 px cannot show);
+  every attribute but the pattern, which 16 px cannot show), and each attribute's confusion
+  matrix over all N (rows: the caption's value, columns: the value drawn);
 - R-precision of the generated images with the joint text-image embedding;
 - diversity: mean pairwise feature distance of images generated for one caption, beside the
   same figure for real images of that caption's class (a collapsed generator gives ~0).
@@ -36,6 +37,7 @@ from stackgan_lite.metrics import (
     Score,
     caption_consistency,
     classify,
+    confusion_matrix,
     feature_statistics,
     frechet_distance,
     resize,
@@ -107,6 +109,10 @@ def evaluate_lite(
         "seen": caption_consistency(predicted[~held_out], wanted[~held_out], names),
         "held_out": caption_consistency(predicted[held_out], wanted[held_out], names),
     }
+    confusion = {
+        name: confusion_matrix(predicted[:, i], wanted[:, i], len(ATTRIBUTES[name])).tolist()
+        for i, name in enumerate(names)
+    }
     joint = text.load_text_encoder(p)
     with torch.no_grad():
         image_emb = joint.embed_images(resize(images, p.stage2_side))
@@ -141,6 +147,7 @@ def evaluate_lite(
         "classifier_score_max": NUM_CLASSES,
         "fid": frechet_distance(*real_stats, *feature_statistics(out.features)),
         "caption_consistency": consistency,
+        "confusion": confusion,
         "r_precision": r_precision,
         "diversity": float(np.mean(fake_div)),
         "diversity_real": float(np.mean(real_div)) if real_div else float("nan"),

@@ -14,6 +14,7 @@ from stackgan_lite.metrics import (
     Score,
     caption_consistency,
     classify,
+    confusion_matrix,
     eval_mode,
     evaluate_generator,
     feature_statistics,
@@ -207,6 +208,21 @@ def test_caption_consistency_per_attribute_and_all():
     assert shares == {"shape": 0.75, "colour": 0.5, "all": 0.5}
     with pytest.raises(ValueError, match="same shape"):
         caption_consistency(pred[:, :1], true)
+
+
+def test_confusion_matrix_rows_are_the_caption_and_agree_with_consistency():
+    true = torch.tensor([0, 0, 0, 1, 2, 2, 3])
+    pred = torch.tensor([0, 1, 1, 1, 0, 2, 3])
+    counts = confusion_matrix(pred, true, k=4)
+    assert counts.tolist() == [[1, 2, 0, 0], [0, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1]]
+    assert counts.sum(axis=1).tolist() == [3, 1, 2, 1]  # images per caption value
+    share = caption_consistency(pred[:, None], true[:, None], names=["a"])["a"]
+    assert counts.trace() / counts.sum() == pytest.approx(share)
+    assert confusion_matrix(np.array([], dtype=int), np.array([], dtype=int), 3).sum() == 0
+    with pytest.raises(ValueError, match="same shape"):
+        confusion_matrix(pred[:3], true, k=4)
+    with pytest.raises(ValueError, match=r"0 … 2 for an attribute with 3 values"):
+        confusion_matrix(pred, true, k=3)
 
 
 # --- running classifiers and generators -------------------------------------------------------

@@ -4,12 +4,14 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from stackgan_lite import presets, pretrained
 from stackgan_lite.cli import main
+from stackgan_lite.data.shapes import ATTRIBUTES
 from stackgan_lite.evaluate import evaluate_lite
 from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.train import (
@@ -136,6 +138,25 @@ def test_evaluate_and_sample_take_exported_checkpoints(tmp_path, capsys):
         assert key in result, key
     assert (result["n"], result["splits"], result["seed"]) == (100, 10, 0)
     assert 1.0 <= result["classifier_score"] <= result["classifier_score_max"]
+    # Stage-I is not asked for the pattern; each matrix's diagonal holds the consistent images
+    assert set(result["confusion"]) == set(ATTRIBUTES) - {"pattern"}
+    held_n = result["held_out_n"]
+    for attribute, counts in result["confusion"].items():
+        assert np.array(counts).shape == (len(ATTRIBUTES[attribute]),) * 2
+        assert np.array(counts).sum() == 100
+        shares = [result["caption_consistency"][k][attribute] for k in ("seen", "held_out")]
+        assert np.trace(counts) == round(shares[0] * (100 - held_n) + shares[1] * held_n)
+    assert (
+        main(argv[:-1]) == 0
+    )  # the same, as text: a table per attribute, rows in % summing to 100
+    text = capsys.readouterr().out
+    assert "confusion, % of each caption value" in text
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("background"))
+    table = lines[header + 1 : header + 4]
+    assert [row.split()[0] for row in table] == list(ATTRIBUTES["background"])
+    for row in table:
+        assert 98 <= sum(int(cell) for cell in row.split()[1:]) <= 102  # rounding
     assert main(["evaluate", "--stage", "2", "--stage1", str(exported)]) == 2
     assert "--stage 2 needs --stage2" in capsys.readouterr().err
     assert main(["sample", "--caption", "a red circle", "--out", "x.png", "--stage2", "y.pt"]) == 2

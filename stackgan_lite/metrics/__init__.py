@@ -23,6 +23,7 @@ from stackgan_lite.metrics.evaluation import (
 from stackgan_lite.metrics.inception import InceptionClassifier, finetune_inception, load_inception
 from stackgan_lite.metrics.scores import (
     caption_consistency,
+    confusion_matrix,
     feature_statistics,
     fid,
     frechet_distance,
@@ -43,6 +44,7 @@ __all__ = [
     "ShapesClassifier",
     "caption_consistency",
     "classify",
+    "confusion_matrix",
     "eval_mode",
     "evaluate_generator",
     "feature_statistics",

@@ -18,6 +18,7 @@ from scipy.special import rel_entr, softmax
 
 __all__ = [
     "caption_consistency",
+    "confusion_matrix",
     "feature_statistics",
     "fid",
     "frechet_distance",
@@ -175,3 +176,21 @@ def caption_consistency(
     shares = {name: float(correct[:, a].mean()) for a, name in enumerate(names)}
     shares["all"] = float(correct.all(axis=1).mean())
     return shares
+
+
+def confusion_matrix(
+    pred_labels: ArrayLike | torch.Tensor, true_labels: ArrayLike | torch.Tensor, k: int
+) -> NDArray[np.int64]:
+    """Counts C[i, j] = #{n : y_n = i, ŷ_n = j} for one attribute with k values: row i is what the
+    caption asked for, column j what the classifier saw drawn. The diagonal over the row sums is
+    that value's caption consistency; the rest says what it is drawn as instead."""
+    pred = np.asarray(pred_labels.cpu() if isinstance(pred_labels, torch.Tensor) else pred_labels)
+    true = np.asarray(true_labels.cpu() if isinstance(true_labels, torch.Tensor) else true_labels)
+    if pred.shape != true.shape or pred.ndim != 1:
+        raise ValueError(
+            f"expected predicted and caption labels of the same shape [N], "
+            f"got {list(pred.shape)} and {list(true.shape)}"
+        )
+    if pred.size and not (0 <= min(pred.min(), true.min()) and max(pred.max(), true.max()) < k):
+        raise ValueError(f"labels must lie in 0 … {k - 1} for an attribute with {k} values")
+    return np.bincount(true.astype(np.int64) * k + pred, minlength=k * k).reshape(k, k)
