@@ -435,7 +435,8 @@ def _preset_mismatch(saved: dict[str, Any], preset: Preset, stage: int) -> list[
 
 
 def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple | list) else value
+    """Tuples as lists at every depth: a preset read back from JSON compares equal to its own."""
+    return [_plain(v) for v in value] if isinstance(value, tuple | list) else value
 
 
 # Written to a temporary file in the same folder, then renamed (DESIGN §8): a run killed at any

@@ -259,6 +259,19 @@ def test_a_checkpoint_predating_the_ca_field_was_trained_with_ca(tmp_path):
         load_checkpoint(tmp_path / "checkpoint.pt", TINY.replace(conditioning_augmentation=False))
 
 
+def test_a_preset_read_back_from_json_matches_its_own(tmp_path):
+    """Tuples of tuples (`text_hard_weights`) come back from JSON as lists of lists."""
+    weighted = TINY.replace(text_hard_weights=(("pattern", 5.0), ("shape", 1.0)))
+    train(weighted, RunOptions(out=tmp_path, steps=1, threads=1), TinyDataset())
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    state["preset"] = json.loads(json.dumps(state["preset"]))
+    assert state["preset"]["text_hard_weights"] == [["pattern", 5.0], ["shape", 1.0]]
+    torch.save(state, tmp_path / "checkpoint.pt")
+    assert load_checkpoint(tmp_path / "checkpoint.pt", weighted)["step"] == 1
+    with pytest.raises(CheckpointError, match=r"text_hard_weights: \[\['pattern', 5.0\]"):
+        load_checkpoint(tmp_path / "checkpoint.pt", TINY)
+
+
 def _frozen_matcher(text_dim: int) -> JointEmbedding:
     return JointEmbedding(Tokenizer(["a", "red", "circle"]), text_dim).eval().requires_grad_(False)
 
