@@ -150,6 +150,11 @@ def fid(features1: ArrayLike | torch.Tensor, features2: ArrayLike | torch.Tensor
     return frechet_distance(*feature_statistics(features1), *feature_statistics(features2))
 
 
+def _array(x: ArrayLike | torch.Tensor) -> np.ndarray:
+    """A numpy array from a numpy array, a list or a torch tensor (any device)."""
+    return np.asarray(x.cpu() if isinstance(x, torch.Tensor) else x)
+
+
 def caption_consistency(
     pred_labels: ArrayLike | torch.Tensor,
     true_labels: ArrayLike | torch.Tensor,
@@ -162,8 +167,7 @@ def caption_consistency(
     `pred_labels`, `true_labels`: N × A integer labels (one column per attribute, named by
     `names`, default "0", "1", …). Returns {name: share, …, "all": share}.
     """
-    pred = np.asarray(pred_labels.cpu() if isinstance(pred_labels, torch.Tensor) else pred_labels)
-    true = np.asarray(true_labels.cpu() if isinstance(true_labels, torch.Tensor) else true_labels)
+    pred, true = _array(pred_labels), _array(true_labels)
     if pred.shape != true.shape or pred.ndim != 2 or len(pred) == 0:
         raise ValueError(
             f"expected predicted and caption labels of the same shape [N > 0, attributes], "
@@ -184,8 +188,7 @@ def confusion_matrix(
     """Counts C[i, j] = #{n : y_n = i, ŷ_n = j} for one attribute with k values: row i is what the
     caption asked for, column j what the classifier saw drawn. The diagonal over the row sums is
     that value's caption consistency; the rest says what it is drawn as instead."""
-    pred = np.asarray(pred_labels.cpu() if isinstance(pred_labels, torch.Tensor) else pred_labels)
-    true = np.asarray(true_labels.cpu() if isinstance(true_labels, torch.Tensor) else true_labels)
+    pred, true = _array(pred_labels), _array(true_labels)
     if pred.shape != true.shape or pred.ndim != 1:
         raise ValueError(
             f"expected predicted and caption labels of the same shape [N], "
