@@ -576,12 +576,23 @@ def _epoch_loader(
 # --------------------------------------------------------------------------- the loop
 
 
-def _distributed() -> tuple[int, int]:
-    """(rank, world size); initialises the process group when started by torchrun."""
+@contextlib.contextmanager
+def _process_group() -> Iterator[tuple[int, int]]:
+    """(rank, world size). Started by torchrun, the process group is created here and destroyed
+    on the way out: one left alive at exit can abort the process while gloo's threads are torn
+    down, after all the work is done. A group the caller made is left to the caller."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
+    if world == 1:
+        yield 0, 1
+        return
+    made_here = not dist.is_initialized()
+    if made_here:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
+    try:
+        yield dist.get_rank(), world
+    finally:
+        if made_here:
+            dist.destroy_process_group()
 
 
 def _show_progress(options: RunOptions, rank: int) -> bool:
@@ -601,25 +612,19 @@ def default_total_steps(preset: Preset, steps_per_epoch: int) -> int:
 
 
 def train(preset: Preset, options: RunOptions, dataset: Dataset | None = None) -> TrainResult:
-    """Train one stage (see the module docstring); `dataset` defaults to the preset's own.
-
-    Under torchrun the process group lives for this call: one left alive at exit can abort
-    the process while gloo's threads are torn down, after all the work is done."""
-    had_group = dist.is_initialized()
-    try:
-        return _train(preset, options, dataset)
-    finally:
-        if not had_group and dist.is_initialized():
-            dist.destroy_process_group()
+    """Train one stage (see the module docstring); `dataset` defaults to the preset's own."""
+    with _process_group() as (rank, world):
+        return _train(preset, options, dataset, rank, world)
 
 
-def _train(preset: Preset, options: RunOptions, dataset: Dataset | None) -> TrainResult:
+def _train(
+    preset: Preset, options: RunOptions, dataset: Dataset | None, rank: int, world: int
+) -> TrainResult:
     if preset.branches and options.stage != 1:
         raise ValueError(
             f"preset {preset.name!r} is a StackGAN-v2 tree, trained in one run with all its "
             "scales: leave the stage at 1 (the CLI's --stage is not needed)"
         )
-    rank, world = _distributed()
     device = runtime.pick_device(options.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
