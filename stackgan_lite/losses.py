@@ -17,6 +17,7 @@ from torch import Tensor
 __all__ = [
     "bce",
     "discriminator_loss",
+    "generator_contrast_loss",
     "generator_loss",
     "generator_loss_minimax",
     "mismatched_indices",
@@ -73,6 +74,19 @@ def generator_loss(fake: Tensor, fake_uncond: Tensor | None = None) -> Tensor:
     if fake_uncond is not None:
         loss = loss + bce(fake_uncond, 1.0)
     return loss
+
+
+def generator_contrast_loss(fake_contrast: Tensor) -> Tensor:
+    """A generator term on D's logit for (G's image, the contrast caption t'), t' wrong in one
+    attribute only (Stage-II, `stage2_contrast_coef`):
+
+        L = −E[log(1 − D(G(s0, c_hat), t'))]
+
+    D learns to reject real images under t'; this asks G for images D rejects under t' too,
+    i.e. images that show the one attribute t' gets wrong. The adversarial loss alone does not
+    ask for it: D may accept a fake under t' as readily as under t (README, "Shipped weights").
+    """
+    return bce(fake_contrast, 0.0)
 
 
 def generator_loss_minimax(fake: Tensor) -> Tensor:

@@ -76,6 +76,14 @@ class Preset:
     # at sentence level): the InfoNCE loss of the frozen shipped joint embedding between G's
     # images and their captions. 0: off, as in the paper (StackGAN-v1 only)
     stage2_matching_coef: float = 0.0
+    # conditional BatchNorm in Stage-II's up path (de Vries et al. 2017): each up block's BN
+    # output scaled and shifted per sample by c_hat, so the caption reaches the layers that draw
+    # the 4-px texture, not only the grid where it is joined (StackGAN-v1 only)
+    stage2_conditional_bn: bool = False
+    # weight of a Stage-II G term asking D to reject G's image under the contrast caption t'
+    # (one attribute wrong), as D rejects real images under it: −log(1 − D(G(s0, c_hat), t')).
+    # 0: off, as in the paper (StackGAN-v1 only; needs contrast captions, `contrast_share` > 0)
+    stage2_contrast_coef: float = 0.0
 
     # --- optimisation (Adam, lr halved every lr_decay_epochs; 0: never) ---
     batch_size: int = 64
@@ -135,14 +143,27 @@ class Preset:
                 f"preset {self.name!r}: ngf must be a multiple of {2 ** (self.branches - 1)} "
                 f"(each of the {self.branches} branches halves the channels)"
             )
-        for field in ("stage2_projection_head", "stage2_matching_coef", "stage2_contrast_weights"):
+        v1_only = (
+            "stage2_projection_head",
+            "stage2_matching_coef",
+            "stage2_contrast_weights",
+            "stage2_conditional_bn",
+            "stage2_contrast_coef",
+        )
+        for field in v1_only:
             if self.branches and getattr(self, field):
                 raise ValueError(
                     f"preset {self.name!r}: {field} is a StackGAN-v1 option; "
                     f"turn it off (False, 0 or ()) for a tree (branches > 0)"
                 )
-        if self.stage2_matching_coef < 0:
-            raise ValueError(f"preset {self.name!r}: stage2_matching_coef must be >= 0")
+        for field in ("stage2_matching_coef", "stage2_contrast_coef"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"preset {self.name!r}: {field} must be >= 0")
+        if self.stage2_contrast_coef and not self.contrast_share:
+            raise ValueError(
+                f"preset {self.name!r}: stage2_contrast_coef needs contrast captions; "
+                "set contrast_share > 0 (or stage2_contrast_coef to 0)"
+            )
         if self.uncond_coef < 0 or self.color_coef < 0:
             raise ValueError(f"preset {self.name!r}: uncond_coef and color_coef must be >= 0")
         if self.stage2_encoder_halvings not in (1, 2):

@@ -36,6 +36,8 @@ class Stage2Generator(nn.Module):
     Encoder: 3×3 conv (3 → ngf) + ReLU, two 4×4 stride-2 convs + BN + ReLU (→ 4ngf at s1/4).
     Joint: c_hat replicated to s1/4 and concatenated, 3×3 conv (4ngf + c → 4ngf) + BN + ReLU.
     Then r residual blocks and four up blocks (4ngf → 2ngf → ngf → ngf/2 → ngf/4), 3×3 conv, tanh.
+    With `stage2_conditional_bn`, each up block's BatchNorm output h is modulated by c_hat:
+    h · (1 + gamma(c_hat)) + beta(c_hat), gamma and beta Linear in c_hat and zero at the start.
     With `stage2_encoder_halvings = 1` the encoder has one stride-2 conv (ngf → 4ngf, to s1/2)
     and the up path one block fewer (4ngf → ngf → ngf/2 → ngf/4).
     """
@@ -74,6 +76,13 @@ class Stage2Generator(nn.Module):
         self.upsample = nn.Sequential(*(up_block(i, o) for i, o in itertools.pairwise(widths)))
         self.to_image = nn.Sequential(conv3x3(widths[-1], 3, bias=True), nn.Tanh())
         self.apply(init_weights)
+        # made after init_weights: zero, so training starts from the unconditional up path
+        self.film = None
+        if preset.stage2_conditional_bn:
+            self.film = nn.ModuleList(nn.Linear(preset.condition_dim, 2 * o) for o in widths[1:])
+            for linear in self.film:
+                nn.init.zeros_(linear.weight)
+                nn.init.zeros_(linear.bias)
 
     def forward(
         self, stage1_image: Tensor, phi_t: Tensor, epsilon: Tensor | None = None
@@ -83,7 +92,12 @@ class Stage2Generator(nn.Module):
         h = self.encode(stage1_image)
         c = c_hat[:, :, None, None].expand(-1, -1, *h.shape[2:])
         h = self.residual(self.joint(torch.cat([h, c], dim=1)))
-        return GeneratorOutput(self.to_image(self.upsample(h)), mu, logvar)
+        if self.film is None:
+            return GeneratorOutput(self.to_image(self.upsample(h)), mu, logvar)
+        for block, linear in zip(self.upsample, self.film, strict=True):
+            gamma, beta = linear(c_hat)[:, :, None, None].chunk(2, dim=1)
+            h = block[-1](block[:-1](h) * (1 + gamma) + beta)  # up, conv, BN · modulation, ReLU
+        return GeneratorOutput(self.to_image(h), mu, logvar)
 
 
 class Stage2Discriminator(Discriminator):

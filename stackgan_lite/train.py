@@ -6,6 +6,7 @@ Each iteration (`train_step`):
   2. D step:     L_D = matching-aware loss on (real, t), (real, t_wrong), (fake, t)
   3. G step:     L_G = −log D(fake, t) [− log D_u(fake)] + kl_coef · KL(N(mu, sigma²) ‖ N(0, I))
                        [+ stage2_matching_coef · InfoNCE(psi(fake), phi_t)]
+                       [− stage2_contrast_coef · log(1 − D(fake, t')), t' one attribute wrong]
 
 Stage-I is frozen in eval mode while Stage-II trains: BatchNorm then uses its running
 statistics, so Stage-II learns to refine exactly the images Stage-I produces at sampling time.
@@ -42,7 +43,12 @@ from tqdm.auto import tqdm
 from stackgan_lite import runtime
 from stackgan_lite.blocks import DiscriminatorOutput
 from stackgan_lite.conditioning import kl_divergence
-from stackgan_lite.losses import discriminator_loss, generator_loss, mismatched_indices
+from stackgan_lite.losses import (
+    discriminator_loss,
+    generator_contrast_loss,
+    generator_loss,
+    mismatched_indices,
+)
 from stackgan_lite.presets import Preset
 from stackgan_lite.stackgan_v2 import (
     TreeDiscriminator,
@@ -258,10 +264,13 @@ def train_step(
     )
     _update_d(models, loss_d, step)
 
-    # G step: fool D on (fake, t), keep the CA Gaussian close to N(0, I)
+    # G step: fool D on (fake, t) [and have it reject (fake, t')], keep CA close to N(0, I)
+    contrast_g = contrast if preset.stage2_contrast_coef > 0 else None
     with _frozen(d), autocast:
-        out = _float(_unwrap(d)(fake, phi_t))
+        out = _float(_unwrap(d)(fake, phi_t, contrast_g))
     loss_adv = generator_loss(out.cond, out.uncond)
+    if out.wrong is not None:
+        loss_adv = loss_adv + preset.stage2_contrast_coef * generator_contrast_loss(out.wrong)
     kl = _kl_term(mu, logvar, preset)  # 0 for the "without CA" ablation: c_hat = mu
     matching = _matching_term(models.matcher, fake, phi_t, contrast)
     loss_g = loss_adv + preset.kl_coef * kl + preset.stage2_matching_coef * matching
@@ -419,6 +428,8 @@ STAGE2_FIELDS = (
     "stage2_projection_head",
     "stage2_matching_coef",
     "stage2_contrast_weights",
+    "stage2_conditional_bn",
+    "stage2_contrast_coef",
 )
 
 

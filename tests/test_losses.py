@@ -5,6 +5,7 @@ import torch
 
 from stackgan_lite.losses import (
     discriminator_loss,
+    generator_contrast_loss,
     generator_loss,
     generator_loss_minimax,
     mismatched_indices,
@@ -57,6 +58,10 @@ def test_generator_losses_by_hand():
     assert both == pytest.approx(bce(FAKE, 1) + bce(FAKE_U, 1), rel=1e-6)
     minimax = sum(math.log(1 - sigmoid(x)) for x in FAKE) / len(FAKE)
     assert generator_loss_minimax(t(FAKE)).item() == pytest.approx(minimax, rel=1e-6)
+    # −log(1 − D(fake, t')): lower the more D rejects the fake under the contrast caption
+    contrast = -sum(math.log(1 - sigmoid(x)) for x in WRONG) / len(WRONG)
+    assert generator_contrast_loss(t(WRONG)).item() == pytest.approx(contrast, rel=1e-6)
+    assert generator_contrast_loss(t([-5.0])) < generator_contrast_loss(t([5.0]))
 
 
 def test_losses_stay_finite_when_d_saturates():

@@ -134,6 +134,35 @@ def test_projection_head_option_changes_only_stage2_s_conditional_head():
         presets.get("lite_v2").replace(stage2_projection_head=True)
 
 
+def test_conditional_bn_starts_as_the_plain_up_path_then_modulates_bn_by_c_hat():
+    lite = presets.get("lite")
+    assert not presets.get("cub").stage2_conditional_bn  # not in the paper
+    torch.manual_seed(0)
+    plain = Stage2Generator(lite.replace(stage2_conditional_bn=False)).eval()
+    cbn = Stage2Generator(lite.replace(stage2_conditional_bn=True)).eval()
+    extra = cbn.state_dict().keys() - plain.state_dict().keys()
+    assert plain.state_dict().keys() < cbn.state_dict().keys()
+    assert extra and all(k.startswith("film.") for k in extra)
+    cbn.load_state_dict(plain.state_dict(), strict=False)
+    s0, phi_t, eps = torch.rand(2, 3, 16, 16) * 2 - 1, torch.randn(2, 128), torch.zeros(2, 32)
+    # gamma = beta = 0 at the start: exactly the unconditional up path
+    torch.testing.assert_close(cbn(s0, phi_t, eps).image, plain(s0, phi_t, eps).image)
+    with torch.no_grad():
+        for linear in cbn.film:
+            linear.weight.normal_(0.0, 0.1)
+            linear.bias.normal_(0.0, 0.1)
+    block = cbn.upsample[-1]  # nearest ×2, conv, BN, ReLU
+    seen = {}
+    # update returns None: a hook that returns a tensor would replace the module's input / output
+    block[2].register_forward_hook(lambda m, i, out: seen.update(bn=out.clone()))
+    block[3].register_forward_pre_hook(lambda m, i: seen.update(relu_in=i[0].clone()))
+    out = cbn(s0, phi_t, eps)
+    c_hat = cbn.ca(phi_t, eps)[0]
+    gamma, beta = cbn.film[-1](c_hat)[:, :, None, None].chunk(2, dim=1)
+    torch.testing.assert_close(seen["relu_in"], seen["bn"] * (1 + gamma) + beta)
+    assert not torch.allclose(out.image, plain(s0, phi_t, eps).image)
+
+
 def test_spectral_norm_option_wraps_the_discriminator():
     p = presets.get("lite").replace(spectral_norm=True)
     d = Stage1Discriminator(p)

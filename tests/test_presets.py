@@ -48,6 +48,15 @@ def test_presets_are_frozen_and_replace_validates():
         presets.get("lite_v2").replace(stage2_matching_coef=1.0)
     with pytest.raises(ValueError, match="stage2_contrast_weights is a StackGAN-v1 option"):
         presets.get("lite_v2").replace(stage2_contrast_weights=(("pattern", 1.0),))
+    with pytest.raises(ValueError, match="stage2_conditional_bn is a StackGAN-v1 option"):
+        presets.get("lite_v2").replace(stage2_conditional_bn=True)
+    with pytest.raises(ValueError, match="stage2_contrast_coef is a StackGAN-v1 option"):
+        presets.get("lite_v2").replace(stage2_contrast_coef=1.0)
+    with pytest.raises(ValueError, match="stage2_contrast_coef must be >= 0"):
+        p.replace(stage2_contrast_coef=-1.0)
+    with pytest.raises(ValueError, match="stage2_contrast_coef needs contrast captions"):
+        p.replace(stage2_contrast_coef=1.0, contrast_share=0.0)
+    assert p.replace(stage2_contrast_coef=0.0, contrast_share=0.0).contrast_share == 0.0
 
 
 def test_lite_noca_is_lite_without_conditioning_augmentation():
