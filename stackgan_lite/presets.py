@@ -246,6 +246,13 @@ _PRESETS: dict[str, Preset] = {
         # draws the caption's pattern for 56 % of seen captions at step 1,000, not 45 % (README,
         # "Shipped weights").
         stage2_contrast_weights=_pattern_weighted(5),
+        # Stage-II's D reads the pattern (it picks the caption's of four variants for 93 % of real
+        # images) but its G draws dots as stripes. Conditional BatchNorm in the up path and a G
+        # term against the contrast caption, together, take the pattern from 74 / 69 % to 80 / 80 %
+        # of seen captions on seeds 0 / 1 after 3,000 steps; neither alone does (README,
+        # "Shipped weights").
+        stage2_conditional_bn=True,
+        stage2_contrast_coef=1.0,
     ),
 }
 
@@ -284,6 +291,8 @@ _PRESETS["lite_v2"] = _PRESETS["lite"].replace(
     kl_coef=2.0,
     stage2_projection_head=False,
     stage2_matching_coef=0.0,
+    stage2_conditional_bn=False,
+    stage2_contrast_coef=0.0,
 )
 # Unconditional generation (no captions), where the paper turns colour consistency on.
 _PRESETS["lite_v2_uncond"] = _PRESETS["lite_v2"].replace(

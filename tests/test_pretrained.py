@@ -81,12 +81,12 @@ def test_quick_quality_check_on_test_captions(shipped):
         assert stage1["caption_consistency"]["seen"][attribute] >= floor, attribute
     assert stage1["caption_consistency"]["held_out"]["all"] >= 0.5  # measured 0.58
     floors = {"shape": 0.85, "colour": 0.85, "size": 0.95, "position": 0.95, "background": 0.95}
-    for attribute, floor in floors.items():  # measured 0.95, 0.89, 1, 1, 1
+    for attribute, floor in floors.items():  # measured 0.93, 0.92, 1, 1, 1
         assert stage2["caption_consistency"]["seen"][attribute] >= floor, attribute
-    # the caption's pattern, far above chance (25 %) since phi_t carries it (measured 0.67)
-    assert stage2["caption_consistency"]["seen"]["pattern"] >= 0.6
+    # the caption's pattern, far above chance (25 %) since phi_t carries it (measured 0.73)
+    assert stage2["caption_consistency"]["seen"]["pattern"] >= 0.65
     assert stage2["classifier_score"] >= 0.85 * stage2["classifier_score_real"]  # measured 0.92
-    assert stage2["fid"] < 0.3 * stage1["fid"]  # Stage-II adds what 16 px cannot show (0.06)
+    assert stage2["fid"] < 0.3 * stage1["fid"]  # Stage-II adds what 16 px cannot show (0.08)
     assert stage2["diversity"] > 0.1 * stage2["diversity_real"]  # z matters: no collapse
 
 

@@ -32,7 +32,12 @@ TINY = presets.get("lite").replace(
 
 # the same sizes as a StackGAN-v2 tree: 16, 32 and 64 px
 TINY_V2 = TINY.replace(
-    name="tiny_v2", branches=3, stage2_projection_head=False, stage2_contrast_weights=()
+    name="tiny_v2",
+    branches=3,
+    stage2_projection_head=False,
+    stage2_contrast_weights=(),
+    stage2_conditional_bn=False,
+    stage2_contrast_coef=0.0,
 )
 
 
