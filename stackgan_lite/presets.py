@@ -82,7 +82,8 @@ class Preset:
     stage2_conditional_bn: bool = False
     # weight of a Stage-II G term asking D to reject G's image under the contrast caption t'
     # (one attribute wrong), as D rejects real images under it: −log(1 − D(G(s0, c_hat), t')).
-    # 0: off, as in the paper (StackGAN-v1 only; needs contrast captions, `contrast_share` > 0)
+    # 0: off, as in the paper (StackGAN-v1 only; no effect without contrast captions,
+    # `contrast_share` = 0)
     stage2_contrast_coef: float = 0.0
 
     # --- optimisation (Adam, lr halved every lr_decay_epochs; 0: never) ---
@@ -159,11 +160,6 @@ class Preset:
         for field in ("stage2_matching_coef", "stage2_contrast_coef"):
             if getattr(self, field) < 0:
                 raise ValueError(f"preset {self.name!r}: {field} must be >= 0")
-        if self.stage2_contrast_coef and not self.contrast_share:
-            raise ValueError(
-                f"preset {self.name!r}: stage2_contrast_coef needs contrast captions; "
-                "set contrast_share > 0 (or stage2_contrast_coef to 0)"
-            )
         if self.uncond_coef < 0 or self.color_coef < 0:
             raise ValueError(f"preset {self.name!r}: uncond_coef and color_coef must be >= 0")
         if self.stage2_encoder_halvings not in (1, 2):

@@ -314,24 +314,31 @@ def test_matching_coefficient_changes_the_generator_update_and_not_the_discrimin
 
 
 def test_contrast_coefficient_asks_d_to_reject_g_s_image_under_the_contrast_caption():
-    """The G term −log(1 − D(fake, t')) changes G's update, not D's, and is logged in g_loss."""
+    """The G term −log(1 − D(fake, t')) changes G's update, not D's, and is logged in g_loss;
+    without contrast captions (contrast_share = 0) there is no t', and no term."""
     torch.manual_seed(0)
     stage1 = Stage1Generator(TINY).eval().requires_grad_(False)
     off, on = TINY.replace(stage2_contrast_coef=0.0), TINY.replace(stage2_contrast_coef=1.0)
-    plain = build_models(off, 2, torch.device("cpu"), 6, stage1)
-    contrasted = build_models(on, 2, torch.device("cpu"), 6, stage1)
-    contrasted.generator.load_state_dict(plain.generator.state_dict())
-    contrasted.discriminator.load_state_dict(plain.discriminator.state_dict())
+    start = build_models(off, 2, torch.device("cpu"), 6, stage1)
     real, phi_t, contrast = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, 16), torch.randn(4, 16)
-    logged = []
-    for models, preset in ((plain, off), (contrasted, on)):
-        torch.manual_seed(1)  # the same z and the same wrong captions for both
-        logged.append(train_step(models, real, phi_t, None, preset, contrast=contrast))
-    assert logged[0]["d_loss"] == logged[1]["d_loss"]
-    assert logged[1]["g_loss"] > logged[0]["g_loss"]  # plus a BCE term, always > 0
-    assert_identical(plain.discriminator.state_dict(), contrasted.discriminator.state_dict())
-    with pytest.raises(AssertionError, match="differ"):
-        assert_identical(plain.generator.state_dict(), contrasted.generator.state_dict())
+    for captions in (contrast, None):
+        runs, logged = [], []
+        for preset in (off, on):
+            models = build_models(preset, 2, torch.device("cpu"), 6, stage1)
+            models.generator.load_state_dict(start.generator.state_dict())
+            models.discriminator.load_state_dict(start.discriminator.state_dict())
+            torch.manual_seed(1)  # the same z and the same wrong captions for both
+            logged.append(train_step(models, real, phi_t, None, preset, contrast=captions))
+            runs.append(models)
+        assert logged[0]["d_loss"] == logged[1]["d_loss"]
+        assert_identical(runs[0].discriminator.state_dict(), runs[1].discriminator.state_dict())
+        if captions is None:
+            assert logged[0]["g_loss"] == logged[1]["g_loss"]
+            assert_identical(runs[0].generator.state_dict(), runs[1].generator.state_dict())
+            continue
+        assert logged[1]["g_loss"] > logged[0]["g_loss"]  # plus a BCE term, always > 0
+        with pytest.raises(AssertionError, match="differ"):
+            assert_identical(runs[0].generator.state_dict(), runs[1].generator.state_dict())
 
 
 def test_a_stage2_run_with_matching_reads_images_with_the_shipped_joint_embedding_frozen():
