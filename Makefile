@@ -55,7 +55,7 @@ bench: $(STAMP)
 # stackgan_lite train-text --preset lite`, ~3 min; four in five of its hard negatives change the
 # pattern, the preset's text_hard_weights): Stage-I from seed 0 for the preset's 40 epochs (~10 min
 # on 2 idle cores), Stage-II from seed 1 for 3,000 steps (~32 min; 3,000 beat 2,000 and 4,000 on
-# two seeds; of the two seeds of lite's Stage-II recipe, seed 1 meets more of the bar, README
+# two seeds; of three seeds of lite's Stage-II recipe, seed 1 meets the most of the bar, README
 # "Shipped weights"; its state at step 1,000 is kept for the v1 vs v2 comparison below);
 # and the paper's "without CA" ablation of Stage-I (lite_stage1_noca.pt, notebook 05): the same
 # recipe with conditioning_augmentation=False. `evaluate` scores only lite's own generators, so
