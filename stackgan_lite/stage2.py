@@ -76,7 +76,8 @@ class Stage2Generator(nn.Module):
         self.upsample = nn.Sequential(*(up_block(i, o) for i, o in itertools.pairwise(widths)))
         self.to_image = nn.Sequential(conv3x3(widths[-1], 3, bias=True), nn.Tanh())
         self.apply(init_weights)
-        # made after init_weights: zero, so training starts from the unconditional up path
+        # gamma and beta of each up block (FiLM, Perez et al. 2018), made after init_weights: zero,
+        # so training starts from the unconditional up path
         self.film = None
         if preset.stage2_conditional_bn:
             self.film = nn.ModuleList(nn.Linear(preset.condition_dim, 2 * o) for o in widths[1:])
@@ -92,12 +93,18 @@ class Stage2Generator(nn.Module):
         h = self.encode(stage1_image)
         c = c_hat[:, :, None, None].expand(-1, -1, *h.shape[2:])
         h = self.residual(self.joint(torch.cat([h, c], dim=1)))
-        if self.film is None:
-            return GeneratorOutput(self.to_image(self.upsample(h)), mu, logvar)
-        for block, linear in zip(self.upsample, self.film, strict=True):
-            gamma, beta = linear(c_hat)[:, :, None, None].chunk(2, dim=1)
-            h = block[-1](block[:-1](h) * (1 + gamma) + beta)  # up, conv, BN · modulation, ReLU
+        for k in range(len(self.upsample)):
+            h = self.up(k, h, c_hat)
         return GeneratorOutput(self.to_image(h), mu, logvar)
+
+    def up(self, k: int, h: Tensor, c_hat: Tensor) -> Tensor:
+        """Up block k on h; with conditional BatchNorm its BN output becomes
+        BN(h) · (1 + gamma(c_hat)) + beta(c_hat) before the ReLU."""
+        block = self.upsample[k]  # nearest ×2, 3×3 conv, BN, ReLU
+        if self.film is None:
+            return block(h)
+        gamma, beta = self.film[k](c_hat)[:, :, None, None].chunk(2, dim=1)
+        return block[-1](block[:-1](h) * (1 + gamma) + beta)
 
 
 class Stage2Discriminator(Discriminator):
