@@ -86,6 +86,16 @@ def measure(args: argparse.Namespace, variant: dict) -> dict:
     }
 
 
+def _random_labels(preset, batch: int, g: torch.Generator) -> torch.Tensor:
+    """Attribute labels [batch, 6] for the shapes set (its auxiliary classifiers read them),
+    class labels [batch] otherwise."""
+    from stackgan_lite.data.shapes import ATTRIBUTE_SIZES
+
+    if preset.dataset != "shapes":
+        return torch.randint(0, 10, (batch,), generator=g)
+    return torch.stack([torch.randint(n, (batch,), generator=g) for n in ATTRIBUTE_SIZES], dim=1)
+
+
 def _batches(args: argparse.Namespace, preset, side: int):
     """Random tensors, or (--data) batches from the preset's dataset through a DataLoader, so
     the figure includes what a user's run pays for loading."""
@@ -95,7 +105,7 @@ def _batches(args: argparse.Namespace, preset, side: int):
             yield (
                 torch.rand(args.batch, 3, side, side, generator=g) * 2 - 1,
                 torch.randn(args.batch, preset.text_dim, generator=g),
-                torch.randint(0, 10, (args.batch,), generator=g),
+                _random_labels(preset, args.batch, g),
             )
     from torch.utils.data import DataLoader
 

@@ -45,6 +45,7 @@ class DiscriminatorOutput(NamedTuple):
     cond: Tensor  # [B] logit of "a real image matching this text"
     uncond: Tensor | None  # [B] logit of "a real image" (Stage-II head), None where off
     wrong: Tensor | None = None  # [B] conditional logit for the mismatched texts, if given
+    attributes: Tensor | None = None  # [B, sum of classes] auxiliary classifier's logits, if on
 
 
 def conv3x3(in_ch: int, out_ch: int, bias: bool = False) -> nn.Conv2d:
@@ -175,6 +176,7 @@ class Discriminator(nn.Module):
         channels: int,
         uncond: bool,
         projection: bool = False,
+        attribute_classes: int = 0,
     ) -> None:
         super().__init__()
         self.preset, self.side = preset, side
@@ -185,6 +187,8 @@ class Discriminator(nn.Module):
             else ConditionalHead(channels, preset.text_dim, preset.condition_dim)
         )
         self.uncond_head = UnconditionalHead(channels) if uncond else None
+        # the auxiliary classifier (AC-GAN): every attribute's logits from the pooled features
+        self.attribute_head = nn.Linear(channels, attribute_classes) if attribute_classes else None
         self.apply(init_weights)
         if preset.spectral_norm:
             spectral_normalise(self)
@@ -203,7 +207,10 @@ class Discriminator(nn.Module):
         h = self.features(image)
         uncond = self.uncond_head(h) if self.uncond_head is not None else None
         wrong = self.cond_head(h, wrong_phi_t) if wrong_phi_t is not None else None
-        return DiscriminatorOutput(self.cond_head(h, phi_t), uncond, wrong)
+        attributes = (
+            self.attribute_head(h.mean(dim=(2, 3))) if self.attribute_head is not None else None
+        )
+        return DiscriminatorOutput(self.cond_head(h, phi_t), uncond, wrong, attributes)
 
 
 def num_halvings(side: int, to: int = 4) -> int:

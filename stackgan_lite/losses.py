@@ -10,11 +10,14 @@ image and text agree, not only whether the image looks real.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
+    "attribute_loss",
     "bce",
     "discriminator_loss",
     "generator_contrast_loss",
@@ -87,6 +90,28 @@ def generator_contrast_loss(fake_contrast: Tensor) -> Tensor:
     ask for it: D may accept a fake under t' as readily as under t (README, "Shipped weights").
     """
     return bce(fake_contrast, 0.0)
+
+
+def attribute_loss(
+    logits: Tensor, labels: Tensor, classes: Sequence[int], weights: Sequence[float] | None = None
+) -> Tensor:
+    """The auxiliary classifier's loss (AC-GAN, Odena et al. 2017): each attribute's
+    cross-entropy against its label, weighted by w_a (default 1) and summed,
+
+        L_aux = sum_a w_a · E[−log softmax(l_a)[y_a]]
+
+    D minimises it on real images, so it learns to read the attributes; G on its own images under
+    their captions' labels, so it draws what D reads as the caption's attributes
+    (`stage1_aux_weights`, `stage2_aux_weights`). logits [B, sum(classes)] hold the attributes'
+    logits side by side; labels [B, attributes].
+    """
+    parts = logits.split(list(classes), dim=1)
+    weights = [1.0] * len(parts) if weights is None else weights
+    terms = (
+        w_a * F.cross_entropy(l_a, labels[:, a])
+        for a, (l_a, w_a) in enumerate(zip(parts, weights, strict=True))
+    )
+    return sum(terms, start=torch.zeros((), device=logits.device))
 
 
 def generator_loss_minimax(fake: Tensor) -> Tensor:

@@ -86,6 +86,14 @@ class Preset:
     # `contrast_share` = 0)
     stage2_contrast_coef: float = 0.0
 
+    # --- auxiliary classifier (AC-GAN, Odena et al. 2017; TAC-GAN, Dash et al. 2017) ---
+    # (attribute, weight) pairs: that stage's D also predicts each attribute of a real image from
+    # its pooled features, and G is asked for images D reads as their caption's attributes, each
+    # attribute's cross-entropy weighted (missing names weigh 0). Needs attribute labels (the
+    # shapes set). (): off, as in the paper (StackGAN-v1 only)
+    stage1_aux_weights: tuple[tuple[str, float], ...] = ()
+    stage2_aux_weights: tuple[tuple[str, float], ...] = ()
+
     # --- optimisation (Adam, lr halved every lr_decay_epochs; 0: never) ---
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -150,6 +158,8 @@ class Preset:
             "stage2_contrast_weights",
             "stage2_conditional_bn",
             "stage2_contrast_coef",
+            "stage1_aux_weights",
+            "stage2_aux_weights",
         )
         for field in v1_only:
             if self.branches and getattr(self, field):
@@ -160,6 +170,12 @@ class Preset:
         for field in ("stage2_matching_coef", "stage2_contrast_coef"):
             if getattr(self, field) < 0:
                 raise ValueError(f"preset {self.name!r}: {field} must be >= 0")
+        for field in ("stage1_aux_weights", "stage2_aux_weights"):
+            if getattr(self, field) and self.dataset != "shapes":
+                raise ValueError(
+                    f"preset {self.name!r}: {field} needs attribute labels, which only the "
+                    f"embedded shapes set has; set it to () for {self.dataset!r}"
+                )
         if self.uncond_coef < 0 or self.color_coef < 0:
             raise ValueError(f"preset {self.name!r}: uncond_coef and color_coef must be >= 0")
         if self.stage2_encoder_halvings not in (1, 2):

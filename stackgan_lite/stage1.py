@@ -21,6 +21,7 @@ from stackgan_lite.blocks import (
     up_block,
 )
 from stackgan_lite.conditioning import ConditioningAugmentation
+from stackgan_lite.data.shapes import ATTRIBUTE_SIZES
 from stackgan_lite.presets import Preset
 
 __all__ = ["Stage1Discriminator", "Stage1Generator"]
@@ -65,9 +66,17 @@ class Stage1Discriminator(Discriminator):
     """(image [B, 3, s1, s1], phi_t [B, t]) → conditional logit [B].
 
     4×4 conv stride 2 (3 → ndf) + LeakyReLU, then down blocks doubling the channels to 4×4
-    (8ndf for 64 px), then the matching-aware `ConditionalHead`.
+    (8ndf for 64 px), then the matching-aware `ConditionalHead` (and, with
+    `stage1_aux_weights`, the auxiliary classifier's logits for every attribute).
     """
 
     def __init__(self, preset: Preset) -> None:
         layers, channels = down_path(preset.ndf, preset.stage1_side)
-        super().__init__(preset, preset.stage1_side, nn.Sequential(*layers), channels, False)
+        super().__init__(
+            preset,
+            preset.stage1_side,
+            nn.Sequential(*layers),
+            channels,
+            False,
+            attribute_classes=sum(ATTRIBUTE_SIZES) if preset.stage1_aux_weights else 0,
+        )

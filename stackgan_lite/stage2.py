@@ -25,6 +25,7 @@ from stackgan_lite.blocks import (
     up_block,
 )
 from stackgan_lite.conditioning import ConditioningAugmentation
+from stackgan_lite.data.shapes import ATTRIBUTE_SIZES
 from stackgan_lite.presets import Preset
 
 __all__ = ["Stage2Discriminator", "Stage2Generator"]
@@ -111,7 +112,8 @@ class Stage2Discriminator(Discriminator):
     """(image [B, 3, s2, s2], phi_t [B, t]) → conditional logit [B] (+ unconditional logit [B]).
 
     4×4 conv stride 2 (3 → ndf) + LeakyReLU, down blocks doubling the channels to 4×4
-    (32ndf for 256 px), two 3×3 conv + BN + LeakyReLU halving them (→ 8ndf), then the heads.
+    (32ndf for 256 px), two 3×3 conv + BN + LeakyReLU halving them (→ 8ndf), then the heads
+    (with `stage2_aux_weights`, the auxiliary classifier's too).
     """
 
     def __init__(self, preset: Preset) -> None:
@@ -132,4 +134,5 @@ class Stage2Discriminator(Discriminator):
             top // 4,
             uncond=preset.stage2_uncond_head,
             projection=preset.stage2_projection_head,
+            attribute_classes=sum(ATTRIBUTE_SIZES) if preset.stage2_aux_weights else 0,
         )

@@ -4,9 +4,11 @@ frozen. One loop for every preset and device; `python -m stackgan_lite train` ca
 Each iteration (`train_step`):
   1. G forward:  fake, mu, logvar = G(phi_t, z)            (Stage-II: G(G1(phi_t, z), phi_t))
   2. D step:     L_D = matching-aware loss on (real, t), (real, t_wrong), (fake, t)
+                       [+ L_aux(D_aux(real), y), y the attribute labels]
   3. G step:     L_G = −log D(fake, t) [− log D_u(fake)] + kl_coef · KL(N(mu, sigma²) ‖ N(0, I))
                        [+ stage2_matching_coef · InfoNCE(psi(fake), phi_t)]
                        [− stage2_contrast_coef · log(1 − D(fake, t')), t' one attribute wrong]
+                       [+ L_aux(D_aux(fake), y)]   (L_aux: `losses.attribute_loss`)
 
 Stage-I is frozen in eval mode while Stage-II trains: BatchNorm then uses its running
 statistics, so Stage-II learns to refine exactly the images Stage-I produces at sampling time.
@@ -43,7 +45,9 @@ from tqdm.auto import tqdm
 from stackgan_lite import runtime
 from stackgan_lite.blocks import DiscriminatorOutput
 from stackgan_lite.conditioning import kl_divergence
+from stackgan_lite.data.shapes import ATTRIBUTE_SIZES, attribute_weights
 from stackgan_lite.losses import (
+    attribute_loss,
     discriminator_loss,
     generator_contrast_loss,
     generator_loss,
@@ -193,6 +197,24 @@ def _matching_term(
     return info_nce(matcher.image(fake.float()), phi_t, matcher.logit_scale, contrast)
 
 
+def _attribute_term(
+    out: DiscriminatorOutput, labels: Tensor | None, weights: tuple[tuple[str, float], ...]
+) -> Tensor:
+    """D's auxiliary classifier's loss on these images under their captions' attribute labels,
+    each attribute weighted by `weights`; 0 without that head."""
+    if out.attributes is None:
+        return torch.zeros(())
+    if labels is None or labels.shape != (len(out.attributes), len(ATTRIBUTE_SIZES)):
+        got = None if labels is None else list(labels.shape)
+        raise ValueError(
+            f"the auxiliary classifier needs each image's attribute labels [batch, "
+            f"{len(ATTRIBUTE_SIZES)}] (the shapes set's), got {got}; pass them, or turn the "
+            f"preset's stage1_aux_weights / stage2_aux_weights off (())"
+        )
+    w = attribute_weights(dict(weights), "auxiliary classifier weights").tolist()
+    return attribute_loss(out.attributes, labels.to(out.attributes.device), ATTRIBUTE_SIZES, w)
+
+
 def _float(out: DiscriminatorOutput) -> DiscriminatorOutput:
     """The logits in float32 (bf16 autocast emits bf16), for the losses."""
     return DiscriminatorOutput(*(None if t is None else t.float() for t in out))
@@ -262,7 +284,9 @@ def train_step(
     loss_d = discriminator_loss(
         r.cond, r.wrong, f.cond, r.uncond, f.uncond, real_target=1.0 - preset.label_smoothing
     )
-    _update_d(models, loss_d, step)
+    aux_weights = preset.stage1_aux_weights if models.stage1 is None else preset.stage2_aux_weights
+    aux_d = _attribute_term(r, labels, aux_weights)
+    _update_d(models, loss_d + aux_d, step)
 
     # G step: fool D on (fake, t) [and have it reject (fake, t')], keep CA close to N(0, I)
     contrast_g = contrast if preset.stage2_contrast_coef > 0 else None
@@ -273,8 +297,17 @@ def train_step(
         loss_adv = loss_adv + preset.stage2_contrast_coef * generator_contrast_loss(out.wrong)
     kl = _kl_term(mu, logvar, preset)  # 0 for the "without CA" ablation: c_hat = mu
     matching = _matching_term(models.matcher, fake, phi_t, contrast)
-    loss_g = loss_adv + preset.kl_coef * kl + preset.stage2_matching_coef * matching
-    _check_finite(step, {"generator loss": loss_adv, "KL term": kl, "matching term": matching})
+    aux_g = _attribute_term(out, labels, aux_weights)
+    loss_g = loss_adv + preset.kl_coef * kl + preset.stage2_matching_coef * matching + aux_g
+    _check_finite(
+        step,
+        {
+            "generator loss": loss_adv,
+            "KL term": kl,
+            "matching term": matching,
+            "attribute term": aux_g,
+        },
+    )
     _update_g(models, loss_g)
     scalars = {
         "d_loss": loss_d.item(),
@@ -286,6 +319,8 @@ def train_step(
     }
     if models.matcher is not None:
         scalars["matching"] = matching.item()
+    if out.attributes is not None:
+        scalars["aux_d"], scalars["aux_g"] = aux_d.item(), aux_g.item()
     return scalars
 
 
@@ -430,6 +465,7 @@ STAGE2_FIELDS = (
     "stage2_contrast_weights",
     "stage2_conditional_bn",
     "stage2_contrast_coef",
+    "stage2_aux_weights",
 )
 
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from stackgan_lite.losses import (
+    attribute_loss,
     discriminator_loss,
     generator_contrast_loss,
     generator_loss,
@@ -62,6 +63,23 @@ def test_generator_losses_by_hand():
     contrast = -sum(math.log(1 - sigmoid(x)) for x in WRONG) / len(WRONG)
     assert generator_contrast_loss(t(WRONG)).item() == pytest.approx(contrast, rel=1e-6)
     assert generator_contrast_loss(t([-5.0])) < generator_contrast_loss(t([5.0]))
+
+
+def test_attribute_loss_sums_each_attribute_s_cross_entropy():
+    rows = [[2.0, 0.5, -1.0, 0.3, -0.2], [0.1, 1.0, 0.4, -1.5, 2.0]]
+    labels = [[0, 1], [2, 0]]  # two attributes, of 3 and 2 classes
+
+    def cross_entropy(logits: list[float], label: int) -> float:
+        return math.log(sum(math.exp(x) for x in logits)) - logits[label]
+
+    expected = sum(
+        cross_entropy(row[:3], label[0]) + cross_entropy(row[3:], label[1])
+        for row, label in zip(rows, labels, strict=True)
+    ) / len(rows)
+    loss = attribute_loss(t(rows), t(labels), (3, 2))
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    # lower when each attribute's logits favour its label
+    assert attribute_loss(t([[5.0, 0, 0, 0, 5.0]]), t([[0, 1]]), (3, 2)) < loss
 
 
 def test_losses_stay_finite_when_d_saturates():

@@ -10,6 +10,7 @@ from stackgan_lite import (
 )
 from stackgan_lite.blocks import ConditionalHead, ProjectionHead, UnconditionalHead
 from stackgan_lite.cli import count_parameters
+from stackgan_lite.data.shapes import ATTRIBUTE_SIZES
 
 V1_PRESETS = [name for name in presets.available() if not presets.get(name).branches]
 
@@ -132,6 +133,31 @@ def test_projection_head_option_changes_only_stage2_s_conditional_head():
     assert out.cond.shape == out.uncond.shape == (2,)
     with pytest.raises(ValueError, match="stage2_projection_head is a StackGAN-v1 option"):
         presets.get("lite_v2").replace(stage2_projection_head=True)
+
+
+@pytest.mark.parametrize(
+    ("net_class", "field", "side"),
+    [
+        (Stage1Discriminator, "stage1_aux_weights", 16),
+        (Stage2Discriminator, "stage2_aux_weights", 64),
+    ],
+)
+def test_attribute_head_classifies_every_attribute_from_the_pooled_features(net_class, field, side):
+    weights = (("shape", 1.0), ("pattern", 1.0))
+    p = presets.get("lite").replace(stage1_aux_weights=weights, stage2_aux_weights=weights)
+    net, plain = net_class(p), net_class(p.replace(**{field: ()}))
+
+    image, phi_t = torch.randn(2, 3, side, side), torch.randn(2, p.text_dim)
+    h = net.features(image)
+    out = net(image, phi_t)
+    classes = sum(ATTRIBUTE_SIZES)
+    assert out.attributes.shape == (2, classes)
+    torch.testing.assert_close(out.attributes, net.attribute_head(h.mean(dim=(2, 3))))
+    assert plain(image, phi_t).attributes is None
+    assert count_parameters(net) - count_parameters(plain) == (h.shape[1] + 1) * classes
+    # each stage's field builds only its own D's head
+    other = "stage2_aux_weights" if field == "stage1_aux_weights" else "stage1_aux_weights"
+    assert net_class(p.replace(**{other: ()})).attribute_head is not None
 
 
 def test_conditional_bn_starts_as_the_plain_up_path_then_modulates_bn_by_c_hat():

@@ -54,6 +54,11 @@ def test_presets_are_frozen_and_replace_validates():
         presets.get("lite_v2").replace(stage2_contrast_coef=1.0)
     with pytest.raises(ValueError, match="stage2_contrast_coef must be >= 0"):
         p.replace(stage2_contrast_coef=-1.0)
+    for field in ("stage1_aux_weights", "stage2_aux_weights"):
+        with pytest.raises(ValueError, match=f"{field} is a StackGAN-v1 option"):
+            presets.get("lite_v2").replace(**{field: (("shape", 1.0),)})
+        with pytest.raises(ValueError, match=f"{field} needs attribute labels.*shapes"):
+            presets.get("cub").replace(**{field: (("shape", 1.0),)})
 
 
 def test_lite_noca_is_lite_without_conditioning_augmentation():

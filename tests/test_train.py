@@ -10,6 +10,8 @@ import pytest
 import torch
 
 from stackgan_lite import data, presets, runtime
+from stackgan_lite.data.shapes import ATTRIBUTE_SIZES, ATTRIBUTES
+from stackgan_lite.losses import attribute_loss
 from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.text import JointEmbedding, Tokenizer, info_nce
 from stackgan_lite.train import (
@@ -339,6 +341,46 @@ def test_contrast_coefficient_asks_d_to_reject_g_s_image_under_the_contrast_capt
         assert logged[1]["g_loss"] > logged[0]["g_loss"]  # plus a BCE term, always > 0
         with pytest.raises(AssertionError, match="differ"):
             assert_identical(runs[0].generator.state_dict(), runs[1].generator.state_dict())
+
+
+def test_aux_weights_train_d_s_classifier_and_ask_g_for_the_caption_s_attributes():
+    """The auxiliary classifier's weighted loss on real images joins D's update and, on G's
+    images under their captions' labels, G's; the adversarial losses themselves are unchanged.
+    Each stage reads its own weights."""
+    torch.manual_seed(0)
+    stage1 = Stage1Generator(TINY).eval().requires_grad_(False)
+    every = tuple((name, 1.0) for name in ATTRIBUTES)
+    no_pattern = (*every[:-1], ("pattern", 0.0))
+    on = TINY.replace(stage1_aux_weights=every, stage2_aux_weights=no_pattern)
+    off = on.replace(stage2_aux_weights=())
+    start = build_models(on, 2, torch.device("cpu"), 6, stage1)
+    real, phi_t = torch.rand(4, 3, 64, 64) * 2 - 1, torch.randn(4, 16)
+    labels = torch.stack([torch.randint(n, (4,)) for n in ATTRIBUTE_SIZES], dim=1)
+    attributes = start.discriminator(real, phi_t).attributes
+    expected_aux_d = attribute_loss(attributes, labels, ATTRIBUTE_SIZES, [1.0] * 5 + [0.0])
+    runs, logged = [], []
+    for preset in (off, on):
+        models = build_models(preset, 2, torch.device("cpu"), 6, stage1)
+        models.generator.load_state_dict(start.generator.state_dict())
+        models.discriminator.load_state_dict(start.discriminator.state_dict(), strict=False)
+        torch.manual_seed(1)  # the same z and the same wrong captions for both
+        logged.append(train_step(models, real, phi_t, labels, preset))
+        runs.append(models)
+    assert "aux_d" not in logged[0]
+    assert logged[1]["aux_d"] == pytest.approx(expected_aux_d.item(), rel=1e-5)
+    assert logged[1]["aux_g"] > 0
+    assert logged[0]["d_loss"] == logged[1]["d_loss"]
+    d_off, d_on = runs[0].discriminator.state_dict(), runs[1].discriminator.state_dict()
+    assert any(not torch.equal(d_off[k], d_on[k]) for k in d_off)  # the shared layers moved
+    with pytest.raises(AssertionError, match="differ"):
+        assert_identical(runs[0].generator.state_dict(), runs[1].generator.state_dict())
+    with pytest.raises(ValueError, match=r"attribute labels \[batch, 6\].*got \[4\]"):
+        train_step(runs[1], real, phi_t, labels[:, 0], on)
+    # Stage-I reads stage1_aux_weights, whatever Stage-II's are
+    real1 = torch.rand(4, 3, 16, 16) * 2 - 1
+    for preset, has_term in ((off, True), (on.replace(stage1_aux_weights=()), False)):
+        stage1_models = build_models(preset, 1, torch.device("cpu"), 6, None)
+        assert ("aux_d" in train_step(stage1_models, real1, phi_t, labels, preset)) is has_term
 
 
 def test_a_stage2_run_with_matching_reads_images_with_the_shipped_joint_embedding_frozen():

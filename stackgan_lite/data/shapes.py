@@ -52,6 +52,7 @@ from stackgan_lite.presets import Preset
 
 __all__ = [
     "ATTRIBUTES",
+    "ATTRIBUTE_SIZES",
     "CAPTIONS_PER_IMAGE",
     "HELD_OUT",
     "NUM_CLASSES",
@@ -76,6 +77,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "background": ("white", "grey", "black"),
     "pattern": ("plain", "stripes", "dots", "checks"),
 }
+ATTRIBUTE_SIZES: tuple[int, ...] = tuple(len(values) for values in ATTRIBUTES.values())
 NUM_CLASSES = len(ATTRIBUTES["shape"]) * len(ATTRIBUTES["colour"])
 # A Latin-square choice: every shape and every colour still occurs in training, only the pairs don't.
 HELD_OUT: tuple[tuple[str, str], ...] = (
@@ -176,6 +178,20 @@ def sample_scenes(n: int, split: str = "train", seed: int = 0) -> Scenes:
     )
 
 
+def attribute_weights(weights: Mapping[str, float], what: str) -> np.ndarray:
+    """`weights` (attribute name → weight, missing names weigh 0) as an array in `ATTRIBUTES`
+    order; a ValueError naming `what` unless every name is known and the weights are >= 0 with a
+    positive sum."""
+    unknown = set(weights) - set(ATTRIBUTES)
+    w = np.array([weights.get(name, 0.0) for name in ATTRIBUTES], dtype=np.float64)
+    if unknown or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(
+            f"{what} must map attribute names {list(ATTRIBUTES)} to weights >= 0 "
+            f"with a positive sum, got {dict(weights)}"
+        )
+    return w
+
+
 def contrast_labels(
     labels: np.ndarray,
     split: str = "train",
@@ -192,17 +208,11 @@ def contrast_labels(
     """
     code = _split_code(split)
     n = len(labels)
-    sizes = np.array([len(values) for values in ATTRIBUTES.values()])
+    sizes = np.array(ATTRIBUTE_SIZES)
     if weights is None:  # the original uniform draw, so earlier datasets and weights reproduce
         which = np.random.default_rng([seed, code, 20]).integers(len(sizes), size=n)
     else:
-        unknown = set(weights) - set(ATTRIBUTES)
-        w = np.array([weights.get(name, 0.0) for name in ATTRIBUTES], dtype=np.float64)
-        if unknown or (w < 0).any() or w.sum() <= 0:
-            raise ValueError(
-                f"contrast weights must map attribute names {list(ATTRIBUTES)} to weights >= 0 "
-                f"with a positive sum, got {dict(weights)}"
-            )
+        w = attribute_weights(weights, "contrast weights")
         u = np.random.default_rng([seed, code, 20]).random(size=n)
         cdf = np.cumsum(w) / w.sum()
         which = np.minimum(np.searchsorted(cdf, u, side="right"), len(sizes) - 1)
