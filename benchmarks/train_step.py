@@ -48,6 +48,12 @@ def measure(args: argparse.Namespace, variant: dict) -> dict:
     if args.stage == 2:
         stage1 = Stage1Generator(preset).to(device).eval().requires_grad_(False)
     models = build_models(preset, args.stage, device, steps_per_epoch=1000, stage1=stage1)
+    if args.stage == 2 and preset.stage2_spectral_coef > 0:  # train() fits it on its dataset
+        from stackgan_lite.data.shapes import ShapesDataset
+        from stackgan_lite.train import fit_pattern_judge
+
+        real = ShapesDataset(preset, "train", size=256, with_embedding=False)
+        models.judge = fit_pattern_judge(real, device)
     memory_format = torch.channels_last if variant.get("channels_last") else torch.contiguous_format
     for net in (models.generator, models.discriminator):
         net.to(memory_format=memory_format)

@@ -93,6 +93,11 @@ class Preset:
     # shapes set). (): off, as in the paper (StackGAN-v1 only)
     stage1_aux_weights: tuple[tuple[str, float], ...] = ()
     stage2_aux_weights: tuple[tuple[str, float], ...] = ()
+    # weight of a Stage-II G term: the cross-entropy of a fixed judge that reads the shapes
+    # set's pattern off six bins of the image's power spectrum, under the caption's pattern
+    # (`stackgan_lite.spectral`). Needs attribute labels and 64-px Stage-II images. 0: off, as in
+    # the paper (StackGAN-v1 only)
+    stage2_spectral_coef: float = 0.0
 
     # --- optimisation (Adam, lr halved every lr_decay_epochs; 0: never) ---
     batch_size: int = 64
@@ -160,6 +165,7 @@ class Preset:
             "stage2_contrast_coef",
             "stage1_aux_weights",
             "stage2_aux_weights",
+            "stage2_spectral_coef",
         )
         for field in v1_only:
             if self.branches and getattr(self, field):
@@ -167,15 +173,21 @@ class Preset:
                     f"preset {self.name!r}: {field} is a StackGAN-v1 option; "
                     f"turn it off (False, 0 or ()) for a tree (branches > 0)"
                 )
-        for field in ("stage2_matching_coef", "stage2_contrast_coef"):
+        for field in ("stage2_matching_coef", "stage2_contrast_coef", "stage2_spectral_coef"):
             if getattr(self, field) < 0:
                 raise ValueError(f"preset {self.name!r}: {field} must be >= 0")
-        for field in ("stage1_aux_weights", "stage2_aux_weights"):
+        for field in ("stage1_aux_weights", "stage2_aux_weights", "stage2_spectral_coef"):
             if getattr(self, field) and self.dataset != "shapes":
                 raise ValueError(
                     f"preset {self.name!r}: {field} needs attribute labels, which only the "
-                    f"embedded shapes set has; set it to () for {self.dataset!r}"
+                    f"embedded shapes set has; turn it off (() or 0) for {self.dataset!r}"
                 )
+        if self.stage2_spectral_coef and self.stage2_side < 4 * 16:
+            raise ValueError(
+                f"preset {self.name!r}: stage2_spectral_coef needs stage2_side >= 64 (the "
+                f"pattern's harmonic, 32 cycles per image, must lie below Nyquist); got "
+                f"{self.stage2_side}"
+            )
         if self.uncond_coef < 0 or self.color_coef < 0:
             raise ValueError(f"preset {self.name!r}: uncond_coef and color_coef must be >= 0")
         if self.stage2_encoder_halvings not in (1, 2):

@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 from stackgan_lite import runtime
 from stackgan_lite.blocks import DiscriminatorOutput
 from stackgan_lite.conditioning import kl_divergence
-from stackgan_lite.data.shapes import ATTRIBUTE_SIZES, attribute_weights
+from stackgan_lite.data.shapes import ATTRIBUTE_SIZES, ATTRIBUTES, attribute_weights
 from stackgan_lite.losses import (
     attribute_loss,
     discriminator_loss,
@@ -54,6 +54,7 @@ from stackgan_lite.losses import (
     mismatched_indices,
 )
 from stackgan_lite.presets import Preset
+from stackgan_lite.spectral import PatternJudge, spectral_pattern_loss
 from stackgan_lite.stackgan_v2 import (
     TreeDiscriminator,
     TreeGenerator,
@@ -142,6 +143,7 @@ class Models:
     stage1: nn.Module | None = None
     ema: AveragedModel | None = None
     matcher: JointEmbedding | None = None  # frozen, for `preset.stage2_matching_coef`
+    judge: PatternJudge | None = None  # fixed, for `preset.stage2_spectral_coef`
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -197,6 +199,20 @@ def _matching_term(
     return info_nce(matcher.image(fake.float()), phi_t, matcher.logit_scale, contrast)
 
 
+_PATTERN = list(ATTRIBUTES).index("pattern")
+
+
+def _labels_for(what: str, labels: Tensor | None, batch: int, option: str) -> Tensor:
+    """The batch's attribute labels [batch, A], or a clear error naming the option to turn off."""
+    if labels is None or labels.shape != (batch, len(ATTRIBUTE_SIZES)):
+        got = None if labels is None else list(labels.shape)
+        raise ValueError(
+            f"the {what} needs each image's attribute labels [batch, {len(ATTRIBUTE_SIZES)}] "
+            f"(the shapes set's), got {got}; pass them, or turn the preset's {option} off"
+        )
+    return labels
+
+
 def _attribute_term(
     out: DiscriminatorOutput, labels: Tensor | None, weights: tuple[tuple[str, float], ...]
 ) -> Tensor:
@@ -204,15 +220,31 @@ def _attribute_term(
     each attribute weighted by `weights`; 0 without that head."""
     if out.attributes is None:
         return torch.zeros(())
-    if labels is None or labels.shape != (len(out.attributes), len(ATTRIBUTE_SIZES)):
-        got = None if labels is None else list(labels.shape)
-        raise ValueError(
-            f"the auxiliary classifier needs each image's attribute labels [batch, "
-            f"{len(ATTRIBUTE_SIZES)}] (the shapes set's), got {got}; pass them, or turn the "
-            f"preset's stage1_aux_weights / stage2_aux_weights off (())"
-        )
+    option = "stage1_aux_weights / stage2_aux_weights (())"
+    labels = _labels_for("auxiliary classifier", labels, len(out.attributes), option)
     w = attribute_weights(dict(weights), "auxiliary classifier weights").tolist()
     return attribute_loss(out.attributes, labels.to(out.attributes.device), ATTRIBUTE_SIZES, w)
+
+
+def _spectral_term(judge: PatternJudge | None, fake: Tensor, labels: Tensor | None) -> Tensor:
+    """The fixed spectral judge's cross-entropy on G's images under their captions' patterns;
+    0 without a judge."""
+    if judge is None:
+        return torch.zeros(())
+    labels = _labels_for("spectral term", labels, len(fake), "stage2_spectral_coef (0)")
+    return spectral_pattern_loss(judge, fake, labels[:, _PATTERN])
+
+
+def fit_pattern_judge(dataset: Dataset, device: torch.device, size: int = 4096) -> PatternJudge:
+    """The spectral judge fitted on the first `size` training images (`PatternJudge.fit`: the
+    same images give the same judge, so a resumed run refits it rather than storing it)."""
+    n = min(size, len(dataset))
+    samples = [dataset[i] for i in range(n)]
+    images = torch.stack([s.image2 for s in samples])
+    labels = _labels_for(
+        "spectral term", torch.stack([s.labels for s in samples]), n, "stage2_spectral_coef (0)"
+    )
+    return PatternJudge.fit(images, labels[:, _PATTERN]).to(device)
 
 
 def _float(out: DiscriminatorOutput) -> DiscriminatorOutput:
@@ -298,7 +330,14 @@ def train_step(
     kl = _kl_term(mu, logvar, preset)  # 0 for the "without CA" ablation: c_hat = mu
     matching = _matching_term(models.matcher, fake, phi_t, contrast)
     aux_g = _attribute_term(out, labels, aux_weights)
-    loss_g = loss_adv + preset.kl_coef * kl + preset.stage2_matching_coef * matching + aux_g
+    spectral = _spectral_term(models.judge, fake, labels)
+    loss_g = (
+        loss_adv
+        + preset.kl_coef * kl
+        + preset.stage2_matching_coef * matching
+        + aux_g
+        + preset.stage2_spectral_coef * spectral
+    )
     _check_finite(
         step,
         {
@@ -306,6 +345,7 @@ def train_step(
             "KL term": kl,
             "matching term": matching,
             "attribute term": aux_g,
+            "spectral term": spectral,
         },
     )
     _update_g(models, loss_g)
@@ -321,6 +361,8 @@ def train_step(
         scalars["matching"] = matching.item()
     if out.attributes is not None:
         scalars["aux_d"], scalars["aux_g"] = aux_d.item(), aux_g.item()
+    if models.judge is not None:
+        scalars["spectral"] = spectral.item()
     return scalars
 
 
@@ -466,6 +508,7 @@ STAGE2_FIELDS = (
     "stage2_conditional_bn",
     "stage2_contrast_coef",
     "stage2_aux_weights",
+    "stage2_spectral_coef",
 )
 
 
@@ -706,6 +749,8 @@ def _train(
         else None
     )
     models = build_models(preset, options.stage, device, steps_per_epoch, stage1)
+    if options.stage == 2 and preset.stage2_spectral_coef > 0:
+        models.judge = fit_pattern_judge(dataset, device)
     if channels_last:
         for net in (models.generator, models.discriminator):
             net.to(memory_format=torch.channels_last)

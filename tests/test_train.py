@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from stackgan_lite import data, presets, runtime
-from stackgan_lite.data.shapes import ATTRIBUTE_SIZES, ATTRIBUTES
+from stackgan_lite.data.shapes import ATTRIBUTE_SIZES, ATTRIBUTES, ShapesDataset
 from stackgan_lite.losses import attribute_loss
+from stackgan_lite.spectral import spectral_pattern_loss
 from stackgan_lite.stage1 import Stage1Generator
 from stackgan_lite.text import JointEmbedding, Tokenizer, info_nce
 from stackgan_lite.train import (
@@ -21,11 +22,12 @@ from stackgan_lite.train import (
     _ema_with_warmup,
     _matching_term,
     build_models,
+    fit_pattern_judge,
     load_checkpoint,
     train,
     train_step,
 )
-from tests.tiny_run import TINY, TINY_V2, TinyDataset
+from tests.tiny_run import TINY, TINY_V2, TinyDataset, write_generator_checkpoint
 
 TESTS = Path(__file__).parent
 ENV = {**os.environ, "PYTHONPATH": str(TESTS.parent), "OMP_NUM_THREADS": "1"}
@@ -381,6 +383,46 @@ def test_aux_weights_train_d_s_classifier_and_ask_g_for_the_caption_s_attributes
     for preset, has_term in ((off, True), (on.replace(stage1_aux_weights=()), False)):
         stage1_models = build_models(preset, 1, torch.device("cpu"), 6, None)
         assert ("aux_d" in train_step(stage1_models, real1, phi_t, labels, preset)) is has_term
+
+
+def test_the_spectral_term_asks_g_for_the_caption_s_pattern_and_leaves_d_alone(tmp_path):
+    """G's loss gains the fixed judge's cross-entropy under the captions' patterns; D's update is
+    the same with or without it, and a run whose samples lack the labels stops before training."""
+    torch.manual_seed(0)
+    shapes = ShapesDataset(presets.get("lite"), "train", size=200, with_embedding=False)
+    judge = fit_pattern_judge(shapes, torch.device("cpu"))
+    stage1 = Stage1Generator(TINY).eval().requires_grad_(False)
+    on = TINY.replace(stage2_spectral_coef=1.0)
+    start = build_models(on, 2, torch.device("cpu"), 6, stage1)
+    real, phi_t = shapes.images2[:4].float() / 127.5 - 1, torch.randn(4, 16)
+    labels = shapes.labels[:4]
+    runs, logged = [], []
+    for preset in (TINY, on):
+        models = build_models(preset, 2, torch.device("cpu"), 6, stage1)
+        models.generator.load_state_dict(start.generator.state_dict())
+        models.discriminator.load_state_dict(start.discriminator.state_dict())
+        if preset is on:
+            models.judge = judge
+        torch.manual_seed(1)
+        logged.append(train_step(models, real, phi_t, labels, preset))
+        runs.append(models)
+    torch.manual_seed(1)
+    z = torch.randn(4, TINY.z_dim)
+    fake = start.generator(stage1(phi_t, z).image, phi_t).image
+    expected = spectral_pattern_loss(judge, fake, labels[:, list(ATTRIBUTES).index("pattern")])
+    assert "spectral" not in logged[0]
+    assert logged[1]["spectral"] == pytest.approx(expected.item(), rel=1e-4)
+    assert logged[0]["d_loss"] == logged[1]["d_loss"]
+    assert_identical(runs[0].discriminator.state_dict(), runs[1].discriminator.state_dict())
+    with pytest.raises(AssertionError, match="differ"):
+        assert_identical(runs[0].generator.state_dict(), runs[1].generator.state_dict())
+    with pytest.raises(ValueError, match=r"spectral term needs .*labels \[batch, 6\].*got \[4\]"):
+        train_step(runs[1], real, phi_t, labels[:, 0], on)
+    with pytest.raises(ValueError, match=r"got \[24, 1\].*stage2_spectral_coef \(0\) off"):
+        s1 = write_generator_checkpoint(tmp_path / "s1.pt", on, stage1)
+        options = RunOptions(out=tmp_path / "s2", stage=2, steps=1, threads=1, stage1_checkpoint=s1)
+        train(on, options, TinyDataset())
+    assert not (tmp_path / "s2").exists()
 
 
 def test_a_stage2_run_with_matching_reads_images_with_the_shipped_joint_embedding_frozen():

@@ -28,6 +28,9 @@ TINY = presets.get("lite").replace(
     lr_decay_epochs=1,
     epochs=2,
     stage2_matching_coef=0.0,  # its text_dim has no shipped joint embedding to match with
+    # its samples carry one label, not the shapes set's six
+    stage1_aux_weights=(),
+    stage2_spectral_coef=0.0,
 )
 
 # the same sizes as a StackGAN-v2 tree: 16, 32 and 64 px
