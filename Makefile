@@ -53,10 +53,11 @@ bench: $(STAMP)
 # The shipped lite generators (stackgan_lite/weights/lite_stage{1,2}.pt), reading captions with
 # the shipped text encoder (text_lite.pt: `OMP_NUM_THREADS=2 python -m
 # stackgan_lite train-text --preset lite`, ~3 min; four in five of its hard negatives change the
-# pattern, the preset's text_hard_weights): Stage-I from seed 0 for the preset's 40 epochs (~10 min
-# on 2 idle cores), Stage-II from seed 1 for 3,000 steps (~32 min; 3,000 beat 2,000 and 4,000 on
-# two seeds; of three seeds of lite's Stage-II recipe, seed 1 meets the most of the bar, README
-# "Shipped weights"; its state at step 1,000 is kept for the v1 vs v2 comparison below);
+# pattern, the preset's text_hard_weights): Stage-I from seed 0 for the preset's 40 epochs (~18 min
+# on 2 idle cores with its auxiliary classifier), Stage-II from seed 1 for 3,000 steps (~34 min;
+# 3,000 beat 2,000 and 4,000 on two seeds; of three seeds of the recipe before the spectral term,
+# seed 1 met the most of the bar, README "Shipped weights"; its state at step 1,000 is kept for
+# the v1 vs v2 comparison below);
 # and the paper's "without CA" ablation of Stage-I (lite_stage1_noca.pt, notebook 05): the same
 # recipe with conditioning_augmentation=False. `evaluate` scores only lite's own generators, so
 # the ablation is scored through evaluate_lite, with the same N and seed.
