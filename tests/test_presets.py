@@ -61,11 +61,11 @@ def test_presets_are_frozen_and_replace_validates():
             presets.get("cub").replace(**{field: (("shape", 1.0),)})
     with pytest.raises(ValueError, match="stage2_spectral_coef is a StackGAN-v1 option"):
         presets.get("lite_v2").replace(stage2_spectral_coef=1.0)
-    with pytest.raises(ValueError, match="stage2_spectral_coef needs attribute labels.*shapes"):
+    with pytest.raises(ValueError, match=r"stage2_spectral_coef needs attribute labels.*shapes"):
         presets.get("cub").replace(stage2_spectral_coef=1.0)
     with pytest.raises(ValueError, match="stage2_spectral_coef must be >= 0"):
         p.replace(stage2_spectral_coef=-1.0)
-    with pytest.raises(ValueError, match="stage2_spectral_coef needs stage2_side >= 64.*got 32"):
+    with pytest.raises(ValueError, match=r"stage2_spectral_coef needs stage2_side >= 64.*got 32"):
         p.replace(stage1_side=8, stage2_side=32, stage2_spectral_coef=1.0)
 
 
