@@ -54,7 +54,7 @@ bench: $(STAMP)
 # the shipped text encoder (text_lite.pt: `OMP_NUM_THREADS=2 python -m
 # stackgan_lite train-text --preset lite`, ~3 min; four in five of its hard negatives change the
 # pattern, the preset's text_hard_weights): Stage-I from seed 0 for the preset's 40 epochs (~18 min
-# on 2 idle cores with its auxiliary classifier), Stage-II from seed 1 for 3,000 steps (~34 min;
+# on 2 idle cores with its auxiliary classifier), Stage-II from seed 1 for 3,000 steps (~38 min;
 # 3,000 beat 2,000 and 4,000 on two seeds; of three seeds of the recipe before the spectral term,
 # seed 1 met the most of the bar, README "Shipped weights"; its state at step 1,000 is kept for
 # the v1 vs v2 comparison below);

@@ -30,6 +30,7 @@ TINY = presets.get("lite").replace(
     stage2_matching_coef=0.0,  # its text_dim has no shipped joint embedding to match with
     # its samples carry one label, not the shapes set's six
     stage1_aux_weights=(),
+    stage2_aux_weights=(),
     stage2_spectral_coef=0.0,
 )
 
