@@ -280,10 +280,8 @@ _PRESETS: dict[str, Preset] = {
         # Each stage's D also classifies every attribute but the pattern (AC-GAN), which 16 px
         # cannot show and which G fooled a learnt head on with 4-px textures: the first lever
         # that moved Stage-I's shapes. Stage-II's G also answers to a fixed spectral judge of
-        # the pattern, which no texture fools. From the same seeds, 3,000 steps: pattern 88 / 88 %
-        # seen / held-out (60 / 65 % without the judge; 80 / 83 % with it at weight 1 and no
-        # Stage-II classifier; 84 / 88 % at weight 4, which cost shape: seen 90 %), FID 147; on
-        # through the lr halving to 4,000 (`make weights`): 89 / 91 %, FID 107 (README).
+        # the pattern, which no texture fools. `make weights` (4,000 steps): pattern 89 / 91 %
+        # seen / held-out, FID 107; the other weights and step counts tried are in the README.
         stage1_aux_weights=_pattern_weighted(0),
         stage2_aux_weights=_pattern_weighted(0),
         stage2_spectral_coef=4.0,
