@@ -21,6 +21,7 @@ from torch import nn
 
 __all__ = [
     "FAST_ENV",
+    "cpu_threads",
     "describe",
     "eval_mode",
     "fast_mode",
@@ -59,6 +60,16 @@ def fast_bf16(device: torch.device) -> bool:
     """Whether bf16 autocast pays on `device`: CUDA GPUs from Ampere on (compute capability 8).
     Older cards such as Colab's T4 only emulate bf16, slower than float32."""
     return device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8
+
+
+def cpu_threads(processes: int = 1) -> int:
+    """CPU threads for each of `processes` processes on this machine: OMP_NUM_THREADS when it
+    is set to a positive whole number, so jobs that share the cores can split them (two runs at
+    2 threads on 2 cores run at a third of their speed each), else the cores shared evenly."""
+    asked = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if asked.isdigit() and int(asked) > 0:
+        return int(asked)
+    return max(1, (os.cpu_count() or 1) // processes)
 
 
 def seed_everything(seed: int) -> None:

@@ -117,7 +117,7 @@ class RunOptions:
     amp: bool | None = None  # bf16 autocast; None: on for CUDA with native bf16 (Ampere on)
     channels_last: bool | None = None  # None: on for CUDA
     num_workers: int = 0
-    threads: int | None = None  # CPU threads per process; None: cores / processes
+    threads: int | None = None  # CPU threads per process; None: runtime.cpu_threads
     progress: bool | None = None  # tqdm bar; None: only on a terminal outside CI
     time_limit: float | None = None  # seconds: stop (with a final checkpoint) once past it
 
@@ -719,7 +719,7 @@ def _train(
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
-    torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 1) // world))
+    torch.set_num_threads(options.threads or runtime.cpu_threads(world))
     amp = runtime.fast_bf16(device) if options.amp is None else options.amp
     channels_last = (
         device.type == "cuda" if options.channels_last is None else options.channels_last

@@ -441,3 +441,16 @@ def test_bf16_is_only_the_default_where_the_gpu_has_it(monkeypatch):
     for capability, expected in (((7, 5), False), ((8, 0), True), ((9, 0), True)):  # T4, A100, H100
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device, c=capability: c)
         assert runtime.fast_bf16(torch.device("cuda")) is expected
+
+
+def test_cpu_threads_follow_omp_num_threads_else_share_the_cores(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert runtime.cpu_threads() == 3
+    assert runtime.cpu_threads(processes=2) == 3  # asked per process
+    for unusable in ("", "0", "four"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unusable)
+        assert runtime.cpu_threads(processes=2) == 4
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert runtime.cpu_threads() == 8
+    assert runtime.cpu_threads(processes=16) == 1
