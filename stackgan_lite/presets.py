@@ -36,6 +36,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from stackgan_lite import spectral
+
 __all__ = ["Preset", "available", "get"]
 
 
@@ -182,11 +184,11 @@ class Preset:
                     f"preset {self.name!r}: {field} needs attribute labels, which only the "
                     f"embedded shapes set has; turn it off (() or 0) for {self.dataset!r}"
                 )
-        if self.stage2_spectral_coef and self.stage2_side < 4 * 16:
+        if self.stage2_spectral_coef and self.stage2_side < 4 * spectral.CYCLES:
             raise ValueError(
-                f"preset {self.name!r}: stage2_spectral_coef needs stage2_side >= 64 (the "
-                f"pattern's harmonic, 32 cycles per image, must lie below Nyquist); got "
-                f"{self.stage2_side}"
+                f"preset {self.name!r}: stage2_spectral_coef needs stage2_side >= "
+                f"{4 * spectral.CYCLES} (the pattern's harmonic, {2 * spectral.CYCLES} cycles per "
+                f"image, must lie below Nyquist); got {self.stage2_side}"
             )
         if self.uncond_coef < 0 or self.color_coef < 0:
             raise ValueError(f"preset {self.name!r}: uncond_coef and color_coef must be >= 0")
