@@ -65,7 +65,8 @@ def fast_bf16(device: torch.device) -> bool:
 def cpu_threads(processes: int = 1) -> int:
     """CPU threads for each of `processes` processes on this machine: OMP_NUM_THREADS when it
     is set to a positive whole number, so jobs that share the cores can split them (two runs at
-    2 threads on 2 cores run at a third of their speed each), else the cores shared evenly."""
+    2 threads on 2 cores run at about a quarter of their speed each; torchrun sets it to 1 for
+    several processes unless it is set already), else the cores shared evenly."""
     asked = os.environ.get("OMP_NUM_THREADS", "").strip()
     if asked.isdigit() and int(asked) > 0:
         return int(asked)
