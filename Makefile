@@ -57,8 +57,8 @@ bench: $(STAMP)
 # on 2 idle cores with its auxiliary classifier), Stage-II from seed 1 for 4,000 steps (~50 min;
 # through the first lr halving at step ~3,120, which cost colour until Stage-II's D had its own
 # attribute head; seed 1 met the most of the bar of three seeds of the recipe before the spectral
-# term, and on today's Stage-I all of it, where seed 0 draws the pattern for 78 %, README
-# "Shipped weights"; its state at step 1,000 is kept for the v1 vs v2 comparison below);
+# term, and on the shape-weighted Stage-I all of it, where seed 0 draws the pattern for 78 %,
+# README "Shipped weights"; its state at step 1,000 is kept for the v1 vs v2 comparison below);
 # and the paper's "without CA" ablation of Stage-I (lite_stage1_noca.pt, notebook 05): the same
 # recipe with conditioning_augmentation=False. `evaluate` scores only lite's own generators, so
 # the ablation is scored through evaluate_lite, with the same N and seed.
